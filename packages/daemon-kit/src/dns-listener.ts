@@ -1,0 +1,260 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from './logger.js';
+import { createRateLimitedLog } from './logger.js';
+import { frameMessage, TcpFrameReader } from './tcp-framing.js';
+import { DEFAULT_EDNS_UDP_SIZE, MAX_MESSAGE_SIZE, MIN_UDP_SIZE, Rcode } from './wire/constants.js';
+import { parseQuery, type QueryProblem, type QueryView } from './wire/query-view.js';
+import { buildErrorResponse } from './wire/response.js';
+import { truncateResponse } from './wire/truncate.js';
+
+export type Transport = 'udp' | 'tcp';
+
+export interface DnsRequest {
+  /** The query exactly as received. */
+  query: Buffer;
+  view: QueryView;
+  transport: Transport;
+  remoteAddress: string;
+  remotePort: number;
+  /** The largest response this client can take: 65535 on TCP, else 512 or the negotiated EDNS size. */
+  maxSize: number;
+}
+
+/**
+ * Answers one query with a complete response message, or null to stay silent. Oversized UDP answers are
+ * truncated by the listener; a throw becomes SERVFAIL.
+ */
+export type DnsHandler = (request: DnsRequest) => Buffer | null | Promise<Buffer | null>;
+
+export interface DnsListenerObserver {
+  /** Called once per answered query (never for dropped ones). `seconds` is handler time. */
+  onResponse?(request: DnsRequest, response: Buffer, seconds: number, truncated: boolean): void;
+  /** Called for packets refused before reaching the handler (`drop`, `formerr`, `notimp`, `badvers`). */
+  onRejected?(problem: QueryProblem, transport: Transport): void;
+}
+
+export interface DnsListenerOptions {
+  host: string;
+  /** 0 picks a free port, the same for UDP and TCP. */
+  port: number;
+  handler: DnsHandler;
+  logger: Logger;
+  observer?: DnsListenerObserver;
+  /** The UDP payload size we advertise and accept at most (RFC 6891 §6.2.5). */
+  ednsUdpSize?: number;
+  /** Idle TCP connections are closed after this long (RFC 7766 §6.2.3). */
+  tcpIdleTimeoutMs?: number;
+  /** Past this many TCP connections the least recently active one is closed to make room. */
+  maxTcpConnections?: number;
+  /** Queries one TCP connection may have in flight before reading from it pauses. */
+  maxTcpPipeline?: number;
+  /** Extra rcode flags for errors the listener answers itself (e.g. RA on a recursive server). */
+  recursionAvailable?: boolean;
+}
+
+export interface DnsListener {
+  readonly host: string;
+  readonly port: number;
+  /** Stops accepting, closes the UDP socket and every TCP connection. */
+  close(): Promise<void>;
+}
+
+interface TcpConnection {
+  socket: net.Socket;
+  lastActive: number;
+  inFlight: number;
+}
+
+/** Serves DNS on UDP and TCP on one address and port. */
+export async function startDnsListener(options: DnsListenerOptions): Promise<DnsListener> {
+  const ednsUdpSize = Math.max(options.ednsUdpSize ?? DEFAULT_EDNS_UDP_SIZE, MIN_UDP_SIZE);
+  const tcpIdleTimeoutMs = options.tcpIdleTimeoutMs ?? 10_000;
+  const maxTcpConnections = options.maxTcpConnections ?? 1024;
+  const maxTcpPipeline = options.maxTcpPipeline ?? 64;
+  const { handler, logger, observer } = options;
+  const rateLimited = createRateLimitedLog(logger);
+  const errorOptions = { recursionAvailable: options.recursionAvailable ?? false, ednsUdpSize };
+  const connections = new Set<TcpConnection>();
+  let closing = false;
+
+  const udpSizeFor = (view: QueryView): number =>
+    view.edns ? Math.min(Math.max(view.edns.udpSize, MIN_UDP_SIZE), ednsUdpSize) : MIN_UDP_SIZE;
+
+  /** Runs the handler; `reply` gets the final bytes or is never called for silence. */
+  function dispatch(
+    query: Buffer,
+    transport: Transport,
+    remoteAddress: string,
+    remotePort: number,
+    reply: (response: Buffer) => void,
+    done?: () => void,
+  ): void {
+    const parsed = parseQuery(query);
+    if (!parsed.ok) {
+      observer?.onRejected?.(parsed.problem, transport);
+      if (parsed.problem !== 'drop') {
+        const rcode =
+          parsed.problem === 'notimp' ? Rcode.NOTIMP : parsed.problem === 'badvers' ? Rcode.BADVERS : Rcode.FORMERR;
+        const response = buildErrorResponse(query, parsed.view, rcode, errorOptions);
+        if (response) reply(response);
+      }
+      done?.();
+      return;
+    }
+    const view = parsed.view;
+    const request: DnsRequest = {
+      query,
+      view,
+      transport,
+      remoteAddress,
+      remotePort,
+      maxSize: transport === 'tcp' ? MAX_MESSAGE_SIZE : udpSizeFor(view),
+    };
+    const started = performance.now();
+    const finish = (response: Buffer | null): void => {
+      if (response !== null) {
+        let out = response;
+        let truncated = false;
+        if (out.length > request.maxSize) {
+          out = transport === 'udp' ? truncateResponse(out, request.maxSize) : serverFailure(request);
+          truncated = true;
+        }
+        observer?.onResponse?.(request, out, (performance.now() - started) / 1000, truncated);
+        reply(out);
+      }
+      done?.();
+    };
+    const fail = (error: unknown): void => {
+      rateLimited('error', 'handler', 'handler failed; answered SERVFAIL', { error: String(error) });
+      finish(serverFailure(request));
+    };
+    let result: Buffer | null | Promise<Buffer | null>;
+    try {
+      result = handler(request);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (result instanceof Promise) result.then(finish, fail);
+    else finish(result);
+  }
+
+  function serverFailure(request: DnsRequest): Buffer {
+    return buildErrorResponse(request.query, request.view, Rcode.SERVFAIL, errorOptions)!;
+  }
+
+  // TCP first on the requested port (possibly 0), then UDP on the port TCP got.
+  const tcpServer = net.createServer({ noDelay: true });
+  let udpSocket: dgram.Socket | null = null;
+  let port = options.port;
+  for (let attempt = 0; ; attempt++) {
+    await listenTcp(tcpServer, options.host, port);
+    const tcpPort = (tcpServer.address() as net.AddressInfo).port;
+    try {
+      udpSocket = await bindUdp(options.host, tcpPort);
+      port = tcpPort;
+      break;
+    } catch (error) {
+      await new Promise<void>((resolve) => tcpServer.close(() => resolve()));
+      if (options.port !== 0 || attempt >= 10) throw error;
+    }
+  }
+  const udp = udpSocket;
+
+  udp.on('message', (message, rinfo) => {
+    dispatch(message, 'udp', rinfo.address, rinfo.port, (response) => {
+      udp.send(response, rinfo.port, rinfo.address, (error) => {
+        if (error) rateLimited('debug', 'udp-send', 'UDP send failed', { error: error.message });
+      });
+    });
+  });
+  udp.on('error', (error) => rateLimited('warn', 'udp-socket', 'UDP socket error', { error: error.message }));
+
+  tcpServer.on('connection', (socket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    if (connections.size >= maxTcpConnections) evictLeastRecentlyActive();
+    const connection: TcpConnection = { socket, lastActive: performance.now(), inFlight: 0 };
+    connections.add(connection);
+    const reader = new TcpFrameReader();
+    const remoteAddress = socket.remoteAddress ?? '';
+    const remotePort = socket.remotePort ?? 0;
+    socket.setTimeout(tcpIdleTimeoutMs, () => socket.destroy());
+    socket.on('error', (error) => rateLimited('debug', 'tcp-socket', 'TCP connection error', { error: error.message }));
+    socket.on('close', () => connections.delete(connection));
+    socket.on('data', (chunk: Buffer) => {
+      connection.lastActive = performance.now();
+      for (const frame of reader.push(chunk)) {
+        connection.inFlight++;
+        if (connection.inFlight >= maxTcpPipeline) socket.pause();
+        dispatch(
+          frame,
+          'tcp',
+          remoteAddress,
+          remotePort,
+          (response) => {
+            if (!socket.destroyed && socket.writable) socket.write(frameMessage(response));
+          },
+          () => {
+            connection.inFlight--;
+            connection.lastActive = performance.now();
+            if (connection.inFlight < maxTcpPipeline && socket.isPaused() && !socket.destroyed) socket.resume();
+          },
+        );
+      }
+    });
+  });
+  tcpServer.on('error', (error) => rateLimited('warn', 'tcp-server', 'TCP server error', { error: error.message }));
+
+  function evictLeastRecentlyActive(): void {
+    let oldest: TcpConnection | null = null;
+    for (const connection of connections) {
+      if (oldest === null || connection.lastActive < oldest.lastActive) oldest = connection;
+    }
+    if (oldest) {
+      oldest.socket.destroy();
+      connections.delete(oldest);
+    }
+  }
+
+  return {
+    host: options.host,
+    port,
+    async close(): Promise<void> {
+      if (closing) return;
+      closing = true;
+      const tcpClosed = new Promise<void>((resolve) => tcpServer.close(() => resolve()));
+      for (const connection of connections) connection.socket.destroy();
+      connections.clear();
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      await tcpClosed;
+    },
+  };
+}
+
+function listenTcp(server: net.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function bindUdp(host: string, port: number): Promise<dgram.Socket> {
+  const type = net.isIPv6(host) ? 'udp6' : 'udp4';
+  const socket = dgram.createSocket({ type, reuseAddr: false });
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind({ address: host, port, exclusive: true }, () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+  });
+}

@@ -1,0 +1,3 @@
+export * from './dns-client.js';
+export * from './tools.js';
+//# sourceMappingURL=index.js.map

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import dnsPacket from 'dns-packet';
+import {
+  Flag,
+  RRType,
+  buildErrorResponse,
+  encodeName,
+  parseQuery,
+  readName,
+  skipName,
+  truncateResponse,
+  walkRecords,
+} from '@kube-dns/daemon-kit';
+import { buildQuery } from '../helpers/index.js';
+
+describe('names', () => {
+  test('reads lower-cased names and follows backward pointers', () => {
+    const buf = Buffer.concat([
+      Buffer.alloc(12),
+      encodeName('Foo.Example.COM'),
+      Buffer.from([3, 0x77, 0x77, 0x77, 0xc0, 16]),
+    ]);
+    assert.deepEqual(readName(buf, 12), { name: 'foo.example.com', end: 29 });
+    assert.deepEqual(readName(buf, 29), { name: 'www.example.com', end: 35 });
+  });
+
+  test('rejects forward and self pointers, reserved label types, long labels and names', () => {
+    const self = Buffer.from([0xc0, 0]);
+    assert.equal(readName(self, 0), null);
+    const forward = Buffer.from([0xc0, 2, 0]);
+    assert.equal(readName(forward, 0), null);
+    assert.equal(readName(Buffer.from([0x40, 0]), 0), null);
+    assert.equal(readName(Buffer.from([64, ...Buffer.alloc(64, 0x61), 0]), 0), null);
+    const long = Buffer.concat([
+      ...Array.from({ length: 5 }, () => Buffer.from([60, ...Buffer.alloc(60, 0x61)])),
+      Buffer.from([0]),
+    ]);
+    assert.equal(readName(long, 0), null);
+    assert.equal(skipName(long, 0), -1);
+    assert.equal(readName(Buffer.from([3, 0x61]), 0), null, 'truncated label');
+  });
+
+  test('escapes dots and non-printables inside labels', () => {
+    const buf = Buffer.from([3, 0x61, 0x2e, 0x01, 0]);
+    assert.equal(readName(buf, 0)?.name, 'a\\.\\001');
+  });
+
+  test('encodeName round-trips and refuses bad names', () => {
+    assert.equal(readName(encodeName('a.b.'), 0)?.name, 'a.b');
+    assert.deepEqual(encodeName('.'), Buffer.from([0]));
+    assert.throws(() => encodeName('a..b'));
+    assert.throws(() => encodeName('x'.repeat(64)));
+  });
+});
+
+describe('parseQuery', () => {
+  test('reads header, question and EDNS', () => {
+    const query = buildQuery('Kubernetes.Default.svc.cluster.local', 'SRV', { edns: 4096 });
+    const parsed = parseQuery(query);
+    assert.ok(parsed.ok);
+    assert.equal(parsed.view.qname, 'kubernetes.default.svc.cluster.local');
+    assert.equal(parsed.view.qtype, RRType.SRV);
+    assert.equal(parsed.view.qclass, 1);
+    assert.deepEqual(parsed.view.edns, { udpSize: 4096, version: 0, dnssecOk: false });
+  });
+
+  test('classifies bad packets', () => {
+    assert.equal(parseQuery(Buffer.alloc(5)).ok, false);
+    const response = buildQuery('a.b', 'A');
+    response.writeUInt16BE(response.readUInt16BE(2) | Flag.QR, 2);
+    assert.deepEqual(problem(response), 'drop');
+    const notify = buildQuery('a.b', 'A');
+    notify.writeUInt16BE((notify.readUInt16BE(2) & ~0x7800) | (5 << 11), 2);
+    assert.equal(problem(notify), 'notimp');
+    const twoQuestions = buildQuery('a.b', 'A');
+    twoQuestions.writeUInt16BE(2, 4);
+    assert.equal(problem(twoQuestions), 'formerr');
+    const noQuestion = buildQuery('a.b', 'A');
+    noQuestion.writeUInt16BE(0, 4);
+    assert.equal(problem(noQuestion), 'formerr');
+    assert.equal(problem(buildQuery('a.b', 'A').subarray(0, 16)), 'formerr');
+    const lyingArcount = buildQuery('a.b', 'A');
+    lyingArcount.writeUInt16BE(3, 10);
+    assert.equal(problem(lyingArcount), 'formerr');
+  });
+
+  test('EDNS version 1 is BADVERS, two OPTs are FORMERR', () => {
+    const v1 = buildQuery('a.b', 'A', { edns: 1232 });
+    v1[v1.length - 5] = 1; // OPT TTL byte 2 = version
+    assert.equal(problem(v1), 'badvers');
+    const opt = buildQuery('a.b', 'A', { edns: 1232 }).subarray(-11);
+    const twice = Buffer.concat([buildQuery('a.b', 'A', { edns: 1232 }), opt]);
+    twice.writeUInt16BE(2, 10);
+    assert.equal(problem(twice), 'formerr');
+  });
+
+  function problem(buf: Buffer): string {
+    const parsed = parseQuery(buf);
+    return parsed.ok ? 'ok' : parsed.problem;
+  }
+});
+
+describe('buildErrorResponse', () => {
+  test('echoes ID, opcode, RD and question, adds OPT with extended rcode', () => {
+    const query = buildQuery('Mixed.Case', 'A', { edns: 4096 });
+    const parsed = parseQuery(query);
+    assert.ok(parsed.ok);
+    const response = buildErrorResponse(query, parsed.view, 16, { ednsUdpSize: 1232 })!;
+    const decoded = dnsPacket.decode(response);
+    assert.equal(decoded.id, parsed.view.id);
+    assert.equal(decoded.questions?.[0]?.name, 'Mixed.Case');
+    assert.equal(response[3]! & 0xf, 0);
+    const opt = decoded.additionals?.[0] as unknown as { udpPayloadSize: number; extendedRcode: number };
+    assert.equal(opt.udpPayloadSize, 1232);
+    assert.equal(opt.extendedRcode, 1);
+    assert.ok(response.readUInt16BE(2) & Flag.RD);
+  });
+});
+
+describe('truncateResponse', () => {
+  const answers = Array.from({ length: 40 }, (_, i) => ({
+    type: 'A' as const,
+    name: 'big.example',
+    ttl: 30,
+    data: `10.0.0.${i}`,
+  }));
+  const full = dnsPacket.encode({
+    type: 'response',
+    id: 7,
+    flags: Flag.AA,
+    questions: [{ type: 'A', name: 'big.example' }],
+    answers,
+    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0 } as never],
+  });
+
+  test('keeps whole records, the OPT, and sets TC', () => {
+    const cut = truncateResponse(full, 512);
+    assert.ok(cut.length <= 512);
+    const decoded = dnsPacket.decode(cut);
+    assert.ok(cut.readUInt16BE(2) & Flag.TC);
+    assert.ok((decoded.answers?.length ?? 0) > 0 && (decoded.answers?.length ?? 0) < 40);
+    assert.equal(decoded.additionals?.[0]?.type, 'OPT');
+    assert.equal(walkRecords(cut)?.records.length, (decoded.answers?.length ?? 0) + 1);
+  });
+
+  test('leaves messages that fit alone, and only drops additional glue without TC', () => {
+    assert.equal(truncateResponse(full, 65535), full);
+    const withGlue = dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      questions: [{ type: 'SRV', name: 's.example' }],
+      answers: [{ type: 'SRV', name: 's.example', data: { priority: 0, weight: 100, port: 80, target: 't.example' } }],
+      additionals: answers,
+    });
+    const cut = truncateResponse(withGlue, 512);
+    assert.equal(cut.readUInt16BE(2) & Flag.TC, 0);
+    assert.equal(dnsPacket.decode(cut).answers?.length, 1);
+  });
+});

@@ -1,0 +1,2 @@
+export * from './dns-client.js';
+export * from './tools.js';
