@@ -1,0 +1,140 @@
+import { existsSync } from 'node:fs';
+import { KubeConfig, type Cluster } from '@kubernetes/client-node';
+import { StartupError } from '@kube-dns/daemon-kit';
+
+export interface ApiserverAccess {
+  /** `--kube-master-url` (already env-expanded): alone, or overriding the kubeconfig's server. */
+  kubeMasterUrl: string | null;
+  kubecfgFile: string | null;
+  /** Prefix of the in-cluster service account path (tests mount it under a temporary folder). */
+  serviceAccountPathPrefix?: string;
+  env?: NodeJS.ProcessEnv;
+  /** `kube-dns/<version> (<os>/<arch>)`, as the original sends. */
+  userAgent: string;
+}
+
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * A KubeConfig that stamps our User-Agent on every request: lists (generated API clients) and watches
+ * (Watch uses applyToFetchOptions).
+ */
+class KubeDnsKubeConfig extends KubeConfig {
+  userAgent = 'kube-dns';
+
+  override async applyToFetchOptions(opts: Parameters<KubeConfig['applyToFetchOptions']>[0]) {
+    const init = await super.applyToFetchOptions(opts);
+    (init.headers as { set(name: string, value: string): void }).set('User-Agent', this.userAgent);
+    return init;
+  }
+
+  override async applySecurityAuthentication(context: Parameters<KubeConfig['applySecurityAuthentication']>[0]) {
+    await super.applySecurityAuthentication(context);
+    context.setHeaderParam('User-Agent', this.userAgent);
+  }
+}
+
+function fail(message: string): never {
+  throw new StartupError('kube-dns', message);
+}
+
+/**
+ * client-go's rules (BuildConfigFromFlags / InClusterConfig): a kubeconfig file, optionally with its server
+ * replaced by `--kube-master-url`; the master URL alone (no credentials); or neither → the service account.
+ * client-node refuses `http://` servers unless insecure-skip-tls-verify is set (it means nothing without TLS),
+ * so it is set for them: kube-dns has always allowed a plain-HTTP master URL.
+ */
+export function loadKubeConfig(access: ApiserverAccess): KubeConfig {
+  const kc = new KubeDnsKubeConfig();
+  kc.userAgent = access.userAgent;
+  if (access.kubecfgFile !== null) {
+    try {
+      kc.loadFromFile(access.kubecfgFile);
+    } catch (error) {
+      fail(`--kubecfg-file ${access.kubecfgFile}: ${firstLine(error)}`);
+    }
+    const context = kc.getContextObject(kc.getCurrentContext());
+    if (!context) fail(`--kubecfg-file ${access.kubecfgFile}: no current-context`);
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) fail(`--kubecfg-file ${access.kubecfgFile}: context "${context.name}" names no known cluster`);
+    if (!kc.getCurrentUser() && context.user) {
+      fail(`--kubecfg-file ${access.kubecfgFile}: context "${context.name}" names no known user`);
+    }
+    const server = access.kubeMasterUrl ?? cluster.server;
+    if (!server) fail(`--kubecfg-file ${access.kubecfgFile}: cluster "${cluster.name}" has no server`);
+    replaceCluster(kc, cluster, server);
+    return kc;
+  }
+  if (access.kubeMasterUrl !== null) {
+    kc.loadFromClusterAndUser(
+      { name: 'kube-master-url', server: access.kubeMasterUrl, skipTLSVerify: isPlainHttp(access.kubeMasterUrl) },
+      { name: 'kube-master-url' },
+    );
+    return kc;
+  }
+  const env = access.env ?? process.env;
+  const prefix = access.serviceAccountPathPrefix ?? '';
+  const tokenPath = `${prefix}${SERVICE_ACCOUNT_DIR}/token`;
+  if (!env['KUBERNETES_SERVICE_HOST'] || !env['KUBERNETES_SERVICE_PORT']) {
+    fail(
+      'no --kube-master-url or --kubecfg-file, and not in a cluster (KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT unset)',
+    );
+  }
+  if (!existsSync(tokenPath)) fail(`in-cluster config: no service account token at ${tokenPath}`);
+  withEnv(env, () => kc.loadFromCluster(prefix));
+  return kc;
+}
+
+function isPlainHttp(server: string): boolean {
+  return server.toLowerCase().startsWith('http:');
+}
+
+/** Clusters are read-only in KubeConfig's API: rebuild the list with the one we use changed. */
+function replaceCluster(kc: KubeConfig, cluster: Cluster, server: string): void {
+  const changed: Cluster = { ...cluster, server, skipTLSVerify: cluster.skipTLSVerify || isPlainHttp(server) };
+  kc.loadFromOptions({
+    clusters: kc.getClusters().map((c) => (c.name === cluster.name ? changed : c)),
+    users: kc.getUsers(),
+    contexts: kc.getContexts(),
+    currentContext: kc.getCurrentContext(),
+  });
+}
+
+/** loadFromCluster reads process.env; tests pass their own environment. */
+function withEnv(env: NodeJS.ProcessEnv, load: () => void): void {
+  if (env === process.env) {
+    load();
+    return;
+  }
+  const saved = { host: process.env['KUBERNETES_SERVICE_HOST'], port: process.env['KUBERNETES_SERVICE_PORT'] };
+  process.env['KUBERNETES_SERVICE_HOST'] = env['KUBERNETES_SERVICE_HOST'];
+  process.env['KUBERNETES_SERVICE_PORT'] = env['KUBERNETES_SERVICE_PORT'];
+  try {
+    load();
+  } finally {
+    restore('KUBERNETES_SERVICE_HOST', saved.host);
+    restore('KUBERNETES_SERVICE_PORT', saved.port);
+  }
+}
+
+function restore(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
+/** The server a KubeConfig talks to, without credentials: for logs. */
+export function describeServer(kc: KubeConfig): string {
+  const server = kc.getCurrentCluster()?.server ?? '';
+  try {
+    const url = new URL(server);
+    url.username = '';
+    url.password = '';
+    return url.origin + url.pathname.replace(/\/$/, '');
+  } catch {
+    return server;
+  }
+}
