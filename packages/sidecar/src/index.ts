@@ -1,1 +1,11 @@
-export {};
+export * from './cache-stats.js';
+export * from './cache-stats-monitor.js';
+export * from './cli.js';
+export * from './clock.js';
+export * from './dns-probe.js';
+export * from './health.js';
+export * from './main.js';
+export * from './metrics.js';
+export * from './probe-option.js';
+export * from './resolve-host.js';
+export * from './status-page.js';
