@@ -1,1 +1,10 @@
-export {};
+export * from './api-error.js';
+export * from './auth.js';
+export * from './faults.js';
+export * from './kube-object.js';
+export * from './kubeconfig.js';
+export * from './object-operations.js';
+export * from './request-log.js';
+export * from './resources.js';
+export * from './server.js';
+export type { WatchInfo } from './watch-connection.js';
