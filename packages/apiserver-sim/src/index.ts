@@ -8,3 +8,4 @@ export * from './request-log.js';
 export * from './resources.js';
 export * from './server.js';
 export type { WatchInfo } from './watch-connection.js';
+export * from './test-certificates.js';

@@ -61,7 +61,7 @@ function refNamespace(type: ResourceType, ref: ObjectRef): string {
 
 export function createObjectOperations(
   store: ObjectStore,
-  onWrite: (what: string, key: string, resource: string, rv: number) => void,
+  onWrite: (what: string, key: string, resource: string, rv: number) => void = () => undefined,
 ): ObjectOperations {
   const typeOfObject = (object: KubeObject): ResourceType => {
     if (!isPlainObject(object)) throw badRequest('an object must be a JSON object');

@@ -210,11 +210,11 @@ export class ObjectStore {
     meta.creationTimestamp = old.metadata.creationTimestamp;
     if (old.metadata.deletionTimestamp !== undefined) meta.deletionTimestamp = old.metadata.deletionTimestamp;
     else delete meta.deletionTimestamp;
+    applyDefaults(type, next, old, mode, this.allocations);
     if (type.tracksGeneration) {
       const oldGeneration = old.metadata.generation ?? 1;
       meta.generation = specChanged(old, next) ? oldGeneration + 1 : oldGeneration;
     } else delete meta.generation;
-    applyDefaults(type, next, old, mode, this.allocations);
     meta.resourceVersion = String(current.rv);
     // The real server does not write (nor bump the version) when nothing changed.
     if (jsonEqual(withoutType(next), old)) return current;

@@ -131,7 +131,6 @@ export async function serveResource(
       if (info.name !== '') throw methodNotAllowed('POST');
       const body = await readObject(req, type);
       const stored = ctx.store.create(type, body, { mode: 'api', namespace: type.namespaced ? namespace : undefined });
-      logWrite(ctx, 'created', stored, user);
       await send(201, fullJson(stored));
       return;
     }
@@ -146,25 +145,21 @@ export async function serveResource(
       // Endpoints are the one kind here whose PUT creates a missing object (AllowCreateOnUpdate).
       if (type.resource === 'endpoints' && ctx.store.get(type, namespace, info.name) === undefined) {
         const created = ctx.store.create(type, body, { mode: 'api', namespace: ns });
-        logWrite(ctx, 'created', created, user);
         await send(201, fullJson(created));
         return;
       }
       const stored = ctx.store.update(type, body, { mode, namespace: ns });
-      logWrite(ctx, 'updated', stored, user);
       await send(200, fullJson(stored));
       return;
     }
     case 'patch': {
       const stored = await patchObject(ctx, type, namespace, info, req, mode);
-      logWrite(ctx, 'patched', stored, user);
       await send(200, fullJson(stored));
       return;
     }
     case 'delete': {
       const preconditions = await readDeletePreconditions(req);
       const stored = ctx.store.delete(type, namespace, info.name, preconditions);
-      logWrite(ctx, 'deleted', stored, user);
       await send(200, fullJson(stored));
       return;
     }
@@ -180,7 +175,6 @@ export async function serveResource(
       for (const item of items) {
         if (ctx.store.get(type, item.namespace, item.name) === undefined) continue; // gone with its namespace
         const gone = ctx.store.delete(type, item.namespace, item.name);
-        logWrite(ctx, 'deleted', gone, user);
         deleted.push(gone);
       }
       await send(200, listJson(type, { rv: ctx.store.resourceVersion, items: deleted }));
@@ -189,10 +183,6 @@ export async function serveResource(
     default:
       throw methodNotAllowed(req.method ?? '');
   }
-}
-
-function logWrite(ctx: ResourceApiContext, what: string, stored: StoredObject, user: string): void {
-  ctx.logger.info(`${what} ${stored.resource.resource} ${stored.key}`, { resourceVersion: String(stored.rv), user });
 }
 
 async function readObject(req: http.IncomingMessage, type: ResourceType): Promise<KubeObject> {

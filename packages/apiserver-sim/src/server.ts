@@ -114,9 +114,13 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     clientCertificates: options.tls?.clientCa !== undefined,
   });
   const gitVersion = options.version ?? 'v1.31.0';
-  const objects = createObjectOperations(store, (what, key, resource, rv) =>
-    logger.info(`${what} ${resource} ${key}`, { resourceVersion: String(rv) }),
+  // One line per state change, whoever made it (REST API, objects API, seeds, --watch-dir).
+  store.onEvent((event) =>
+    logger.info(`${event.type} ${event.resource.resource} ${event.object.key}`, {
+      resourceVersion: String(event.rv),
+    }),
   );
+  const objects = createObjectOperations(store);
   for (const name of options.initialNamespaces ?? ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     store.create(typeOf('Namespace'), { metadata: { name } });
   }
