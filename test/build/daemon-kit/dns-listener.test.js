@@ -3,7 +3,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import dnsPacket from 'dns-packet';
-import { Flag, ExchangeError, exchangeTcp, exchangeUdp, frameMessage, silentLogger, startDnsListener, TcpFrameReader, } from '@kube-dns/daemon-kit';
+import { Flag, exchangeTcp, exchangeUdp, frameMessage, silentLogger, startDnsListener, TcpFrameReader, } from '@kube-dns/daemon-kit';
 import { buildQuery, describeResponse, queryDns } from '../helpers/index.js';
 /** Answers `<n>.count.test` with n A records; `slow.test` after 200 ms; `throw.test` by throwing. */
 function handler(request) {
@@ -17,7 +17,12 @@ function handler(request) {
         id: request.view.id,
         flags: Flag.AA,
         questions: [question],
-        answers: Array.from({ length: n }, (_, i) => ({ type: 'A', name: question.name, ttl: 30, data: `10.1.${i >> 8}.${i & 255}` })),
+        answers: Array.from({ length: n }, (_, i) => ({
+            type: 'A',
+            name: question.name,
+            ttl: 30,
+            data: `10.1.${i >> 8}.${i & 255}`,
+        })),
         additionals: request.view.edns ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0 }] : [],
     });
     if (request.view.qname === 'slow.test')
@@ -27,7 +32,14 @@ function handler(request) {
 let listener;
 const server = () => ({ host: '127.0.0.1', port: listener.port });
 before(async () => {
-    listener = await startDnsListener({ host: '127.0.0.1', port: 0, handler, logger: silentLogger, tcpIdleTimeoutMs: 300, maxTcpConnections: 4 });
+    listener = await startDnsListener({
+        host: '127.0.0.1',
+        port: 0,
+        handler,
+        logger: silentLogger,
+        tcpIdleTimeoutMs: 300,
+        maxTcpConnections: 4,
+    });
 });
 after(() => listener.close());
 describe('UDP', () => {

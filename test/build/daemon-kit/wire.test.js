@@ -5,7 +5,11 @@ import { Flag, RRType, buildErrorResponse, encodeName, parseQuery, readName, ski
 import { buildQuery } from '../helpers/index.js';
 describe('names', () => {
     test('reads lower-cased names and follows backward pointers', () => {
-        const buf = Buffer.concat([Buffer.alloc(12), encodeName('Foo.Example.COM'), Buffer.from([3, 0x77, 0x77, 0x77, 0xc0, 16])]);
+        const buf = Buffer.concat([
+            Buffer.alloc(12),
+            encodeName('Foo.Example.COM'),
+            Buffer.from([3, 0x77, 0x77, 0x77, 0xc0, 16]),
+        ]);
         assert.deepEqual(readName(buf, 12), { name: 'foo.example.com', end: 29 });
         assert.deepEqual(readName(buf, 29), { name: 'www.example.com', end: 35 });
     });
@@ -16,7 +20,10 @@ describe('names', () => {
         assert.equal(readName(forward, 0), null);
         assert.equal(readName(Buffer.from([0x40, 0]), 0), null);
         assert.equal(readName(Buffer.from([64, ...Buffer.alloc(64, 0x61), 0]), 0), null);
-        const long = Buffer.concat([...Array.from({ length: 5 }, () => Buffer.from([60, ...Buffer.alloc(60, 0x61)])), Buffer.from([0])]);
+        const long = Buffer.concat([
+            ...Array.from({ length: 5 }, () => Buffer.from([60, ...Buffer.alloc(60, 0x61)])),
+            Buffer.from([0]),
+        ]);
         assert.equal(readName(long, 0), null);
         assert.equal(skipName(long, 0), -1);
         assert.equal(readName(Buffer.from([3, 0x61]), 0), null, 'truncated label');

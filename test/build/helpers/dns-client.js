@@ -21,7 +21,12 @@ export function describeResponse(raw) {
         raw,
         packet,
         rcode: rcodeToString(raw[3] & 0xf),
-        flags: { aa: (flags & 0x400) !== 0, tc: (flags & 0x200) !== 0, rd: (flags & 0x100) !== 0, ra: (flags & 0x80) !== 0 },
+        flags: {
+            aa: (flags & 0x400) !== 0,
+            tc: (flags & 0x200) !== 0,
+            rd: (flags & 0x100) !== 0,
+            ra: (flags & 0x80) !== 0,
+        },
     };
 }
 /** A dig-like query for tests: UDP by default, TCP on request. */
