@@ -106,6 +106,12 @@ describe('sidecar command line', () => {
     assert.equal(config.prometheusNamespace, 'x_y');
   });
 
+  test('verbosity as --v=N, -v N, -vN and -v=N', () => {
+    for (const argv of [['--v=2'], ['--v', '2'], ['-v', '2'], ['-v2'], ['-v=2']]) {
+      assert.equal(parseCommandLine(argv, {}).verbosity, 2, argv.join(' '));
+    }
+  });
+
   test('--dnsmasq-poll-interval-ms=0 turns polling off', () => {
     assert.equal(parseCommandLine(['--dnsmasq-poll-interval-ms=0'], {}).dnsmasqPollIntervalMs, 0);
   });

@@ -40,11 +40,18 @@ export function packageVersion(): string {
   }
 }
 
-/** pflag's WordSepNormalizeFunc (the original installs it): `--dnsmasq_port` is `--dnsmasq-port`. */
+/**
+ * pflag's WordSepNormalizeFunc (the original installs it): `--dnsmasq_port` is `--dnsmasq-port`. And pflag's
+ * shorthand with `=` (`-v=2`), which commander would read as the value `=2`.
+ */
 function normalizeFlagNames(argv: readonly string[]): string[] {
   const out: string[] = [];
   let rest = false;
   for (const arg of argv) {
+    if (!rest && arg.startsWith('-v=')) {
+      out.push(`--v=${arg.slice(3)}`);
+      continue;
+    }
     if (rest || !arg.startsWith('--') || arg === '--') {
       if (arg === '--') rest = true;
       out.push(arg);
