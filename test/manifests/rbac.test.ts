@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { deploymentSpec, findObject, loadManifest, manifestFiles, type KubeObject } from './manifest-files.js';
 import {
   autoscalerCalls,
+  callFromRequestAttributes,
   callKey,
   expandGrants,
   grantsFor,
@@ -94,6 +95,31 @@ describe('RBAC', () => {
 
   test('no role takes the names the apiserver bootstrap policy owns (system:…)', () => {
     for (const { file, role } of allRoles()) assert.ok(!role.metadata.name.startsWith('system:'), `${file}`);
+  });
+
+  test('request attributes (the simulator request log shape) map onto the table', () => {
+    const main = grantsFor(loadManifest('kube-dns.yaml'), 'kube-system', 'kube-dns');
+    const watchSlices = callFromRequestAttributes({
+      verb: 'watch',
+      apiGroup: 'discovery.k8s.io',
+      resource: 'endpointslices',
+      subresource: '',
+      namespace: '',
+      name: '',
+    });
+    assert.deepEqual(watchSlices, { verb: 'watch', apiGroup: 'discovery.k8s.io', resource: 'endpointslices' });
+    assert.ok(permits(main, watchSlices));
+    assert.equal(callFromRequestAttributes({ verb: 'get', nonResourceURL: '/version' }), null);
+    const scale = callFromRequestAttributes({
+      verb: 'update',
+      apiGroup: 'apps',
+      resource: 'deployments',
+      subresource: 'scale',
+      namespace: 'kube-system',
+      name: 'kube-dns',
+    });
+    const autoscaler = grantsFor(loadManifest('dns-horizontal-autoscaler.yaml'), 'kube-system', 'kube-dns-autoscaler');
+    assert.ok(scale && permits(autoscaler, scale));
   });
 
   test('the evaluator denies what is not granted', () => {

@@ -170,6 +170,33 @@ export function expandGrants(grants: Grant[]): string[] {
   return [...tuples].sort();
 }
 
+/**
+ * The hook for a dynamic check: turns RBAC request attributes (the shape of the apiserver simulator's
+ * `requestLog.rbac()` entries) into an ApiCall for `permits`. Non-resource requests (discovery, /version)
+ * return null: every authenticated account may make them (system:discovery).
+ */
+export function callFromRequestAttributes(attributes: {
+  verb: string;
+  apiGroup?: string;
+  resource?: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  nonResourceURL?: string;
+}): ApiCall | null {
+  if (attributes.nonResourceURL !== undefined || attributes.resource === undefined || attributes.resource === '') {
+    return null;
+  }
+  const call: ApiCall = {
+    verb: attributes.verb,
+    apiGroup: attributes.apiGroup ?? '',
+    resource: attributes.subresource ? `${attributes.resource}/${attributes.subresource}` : attributes.resource,
+  };
+  if (attributes.namespace) call.namespace = attributes.namespace;
+  if (attributes.name) call.name = attributes.name;
+  return call;
+}
+
 export function callKey(call: ApiCall): string {
   const scope = call.namespace === undefined ? '*' : call.namespace;
   return `${call.verb} ${call.apiGroup || 'core'}/${call.resource} in ${scope}${call.name === undefined ? '' : ` named ${call.name}`}`;
