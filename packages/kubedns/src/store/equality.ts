@@ -1,0 +1,47 @@
+import type { EndpointRecord, EndpointSubset, PortRecord, ServiceRecord } from '../model.js';
+
+/**
+ * Structural equality of the slim records, so that a re-delivered object (informer resync, relist) is not a
+ * change: no serial bump, no cache invalidation.
+ */
+export function sameService(a: ServiceRecord, b: ServiceRecord): boolean {
+  return (
+    a.kind === b.kind &&
+    a.externalName === b.externalName &&
+    sameStrings(a.clusterIPs, b.clusterIPs) &&
+    samePorts(a.ports, b.ports)
+  );
+}
+
+export function sameSubsets(a: readonly EndpointSubset[], b: readonly EndpointSubset[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (!samePorts(x.ports, y.ports) || x.endpoints.length !== y.endpoints.length) return false;
+    for (let j = 0; j < x.endpoints.length; j++) {
+      if (!sameEndpoint(x.endpoints[j]!, y.endpoints[j]!)) return false;
+    }
+  }
+  return true;
+}
+
+function sameEndpoint(a: EndpointRecord, b: EndpointRecord): boolean {
+  return a.hostname === b.hostname && a.ready === b.ready && sameStrings(a.addresses, b.addresses);
+}
+
+function samePorts(a: readonly PortRecord[], b: readonly PortRecord[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.name !== y.name || x.protocol !== y.protocol || x.port !== y.port) return false;
+  }
+  return true;
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
