@@ -3,3 +3,4 @@ export * from './tools.js';
 export * from './real-dnsmasq.js';
 export * from './scripted-dns-server.js';
 export * from './wait.js';
+export * from './fake-upstream.js';

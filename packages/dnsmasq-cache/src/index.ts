@@ -1,1 +1,10 @@
-export {};
+export * from './cache/cached-answer.js';
+export * from './cache/response-cache.js';
+export * from './cache/stored-answer.js';
+export * from './cache-server.js';
+export * from './cli.js';
+export * from './config.js';
+export * from './hosts.js';
+export * from './main.js';
+export * from './statistics.js';
+export * from './upstream/routing.js';

@@ -1,0 +1,115 @@
+import {
+  ExchangeError,
+  exchangeTcp,
+  exchangeUdp,
+  Flag,
+  randomQueryId,
+  Rcode,
+  type ExchangeOptions,
+  type Transport,
+  type UpstreamServer,
+} from '@kube-dns/daemon-kit';
+import type { ServerGroup } from './routing.js';
+import type { ServerStats } from './server-stats.js';
+
+export type Exchange = (server: UpstreamServer, query: Buffer, options: ExchangeOptions) => Promise<Buffer>;
+
+export interface ForwarderOptions {
+  /** How long one server gets to answer before the next is tried. */
+  upstreamTimeoutMs: number;
+  /** After this long without a usable answer the client gets SERVFAIL. */
+  forwardDeadlineMs: number;
+  /** `--strict-order`: always start at the first server instead of the one that answered last. */
+  strictOrder: boolean;
+  stats: ServerStats;
+  /** A forged or stray datagram was ignored (wrong source, ID or question). */
+  onRejectedResponse?: (reason: 'source' | 'id' | 'question' | 'malformed') => void;
+  /** A server failed (timeout, network, SERVFAIL/REFUSED): for logs and metrics. */
+  onServerFailure?: (server: UpstreamServer, reason: string) => void;
+  exchangeUdp?: Exchange;
+  exchangeTcp?: Exchange;
+}
+
+export interface ForwardOutcome {
+  /** The upstream's answer (still carrying our random ID), or null when every server failed. */
+  response: Buffer | null;
+  server: UpstreamServer | null;
+}
+
+/**
+ * Sends one client query to a server group and returns the first useful answer. Each attempt goes out with a fresh
+ * random ID from a fresh socket (random source port), and only an answer from that server, with that ID and the
+ * same question, is accepted (daemon-kit exchange). Order: the server that answered last (or the first with
+ * `--strict-order`), then the others; a timeout, network error, SERVFAIL or REFUSED moves on to the next. A UDP
+ * answer with TC is fetched again over TCP from the same server; a query that came over TCP goes upstream over TCP.
+ * When all fail, the last SERVFAIL/REFUSED received is returned, else null (the caller answers SERVFAIL).
+ */
+export class Forwarder {
+  private readonly udp: Exchange;
+  private readonly tcp: Exchange;
+
+  private readonly options: ForwarderOptions;
+
+  constructor(options: ForwarderOptions) {
+    this.options = options;
+    this.udp = options.exchangeUdp ?? exchangeUdp;
+    this.tcp = options.exchangeTcp ?? exchangeTcp;
+  }
+
+  async forward(query: Buffer, transport: Transport, group: ServerGroup, countStats: boolean): Promise<ForwardOutcome> {
+    const servers = group.servers;
+    const count = servers.length;
+    if (count === 0) return { response: null, server: null };
+    const deadline = performance.now() + this.options.forwardDeadlineMs;
+    const start = this.options.strictOrder || group.state.lastGood < 0 ? 0 : group.state.lastGood % count;
+    let lastError: { response: Buffer; server: UpstreamServer } | null = null;
+    for (let attempt = 0; attempt < count; attempt++) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) break;
+      const index = (start + attempt) % count;
+      const server = servers[index]!;
+      const timeoutMs = Math.max(1, Math.min(this.options.upstreamTimeoutMs, remaining));
+      if (countStats) this.options.stats.sent(server);
+      let response: Buffer;
+      try {
+        response = await this.exchangeOnce(server, query, transport, timeoutMs, deadline);
+      } catch (error) {
+        if (countStats) this.options.stats.failed(server);
+        this.options.onServerFailure?.(server, error instanceof ExchangeError ? error.code : String(error));
+        continue;
+      }
+      const rcode = response[3]! & 0xf;
+      if (rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED) {
+        if (countStats) this.options.stats.failed(server);
+        this.options.onServerFailure?.(server, rcode === Rcode.SERVFAIL ? 'SERVFAIL' : 'REFUSED');
+        lastError = { response, server };
+        continue;
+      }
+      group.state.lastGood = index;
+      return { response, server };
+    }
+    return lastError ?? { response: null, server: null };
+  }
+
+  private async exchangeOnce(
+    server: UpstreamServer,
+    query: Buffer,
+    transport: Transport,
+    timeoutMs: number,
+    deadline: number,
+  ): Promise<Buffer> {
+    const onRejectedResponse = this.options.onRejectedResponse;
+    if (transport === 'tcp') return this.tcp(server, withRandomId(query), { timeoutMs, onRejectedResponse });
+    const response = await this.udp(server, withRandomId(query), { timeoutMs, onRejectedResponse });
+    if (!(response.readUInt16BE(2) & Flag.TC)) return response;
+    // Truncated: the full answer over TCP from the same server, within what is left of the budget.
+    const left = Math.max(1, Math.min(this.options.upstreamTimeoutMs, deadline - performance.now()));
+    return this.tcp(server, withRandomId(query), { timeoutMs: left, onRejectedResponse });
+  }
+}
+
+function withRandomId(query: Buffer): Buffer {
+  const copy = Buffer.from(query);
+  copy.writeUInt16BE(randomQueryId(), 0);
+  return copy;
+}
