@@ -892,3 +892,80 @@ export function ask(store: RecordStore, name: string, type: string): string {
   if (answer.length === 0) return 'NODATA';
   return answer.map((rr) => recordLine(rr).split(' ').slice(4).join(' ')).join(',');
 }
+
+export interface QueryShape {
+  /** RD (default on). */
+  rd?: boolean;
+  cd?: boolean;
+  /** EDNS UDP size; omitted: no OPT. */
+  edns?: number;
+  dnssecOk?: boolean;
+  id?: number;
+  qclass?: 'IN' | 'CH' | 'ANY';
+}
+
+/** A query message as a client would send it (name case kept). */
+export function makeQuery(name: string, type: string, shape: QueryShape = {}): Buffer {
+  const packet: dnsPacket.Packet = {
+    type: 'query',
+    id: shape.id ?? 0x1234,
+    flags: (shape.rd === false ? 0 : dnsPacket.RECURSION_DESIRED) | (shape.cd ? dnsPacket.CHECKING_DISABLED : 0),
+    questions: [{ name, type: type as dnsPacket.RecordType, class: shape.qclass ?? 'IN' }],
+  };
+  if (shape.edns !== undefined) {
+    packet.additionals = [
+      { type: 'OPT', name: '.', udpPayloadSize: shape.edns, flags: shape.dnssecOk ? 0x8000 : 0 } as never,
+    ];
+  }
+  return dnsPacket.encode(packet);
+}
+
+/** `web.prod.svc` → `WeB.PrOd.SvC`: a deterministic mixed-case spelling. */
+export function mixCase(name: string, seed = 0): string {
+  let out = '';
+  for (let i = 0; i < name.length; i++) out += (i + seed) % 2 === 0 ? name[i]!.toUpperCase() : name[i]!.toLowerCase();
+  return out;
+}
+
+/**
+ * A forwarder stand-in for handler tests: forwarded queries get a NOERROR reply with one TXT "forwarded",
+ * ExternalName targets resolve to 192.0.2.53 (TTL 28715, as K-27's example).
+ */
+export class FakeForwarder {
+  routingVersion = 0;
+  stubs: string[] = [];
+  forwarded: string[] = [];
+  lookups: string[] = [];
+
+  stubFor(name: string): string | null {
+    return this.stubs.find((d) => name === d || name.endsWith(`.${d}`)) ?? null;
+  }
+
+  forward(query: Buffer, view: { qname: string; id: number }): Promise<Buffer> {
+    this.forwarded.push(view.qname);
+    const decoded = dnsPacket.decode(query);
+    return Promise.resolve(
+      dnsPacket.encode({
+        type: 'response',
+        id: view.id,
+        flags: dnsPacket.RECURSION_AVAILABLE,
+        questions: decoded.questions!,
+        answers: [{ type: 'TXT', name: decoded.questions![0]!.name, ttl: 60, data: 'forwarded' }],
+      }),
+    );
+  }
+
+  lookup(name: string, qtype: number): Promise<Buffer | null> {
+    this.lookups.push(`${name} ${qtype}`);
+    if (name === 'unreachable.example') return Promise.resolve(null);
+    return Promise.resolve(
+      dnsPacket.encode({
+        type: 'response',
+        id: 1,
+        flags: dnsPacket.RECURSION_AVAILABLE,
+        questions: [{ name, type: 'A' }],
+        answers: qtype === RRType.A ? [{ type: 'A', name, ttl: 28715, data: '192.0.2.53' }] : [],
+      }),
+    );
+  }
+}

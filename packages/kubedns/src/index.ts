@@ -19,3 +19,26 @@ export {
 } from './resolver/resolve.js';
 export { parseReverseName, reverseNameOf, reverseZoneOf, type ReverseName } from './resolver/reverse-name.js';
 export { storeAddressLookup } from './resolver/local-addresses.js';
+export { encodeAnswer, type EncodedAnswer } from './wire/answer-encoder.js';
+export { AnswerCache } from './wire/answer-cache.js';
+export { assembleResponse, isPlainQuestion } from './wire/response-assembly.js';
+export { encodeResponseReference, spellLikeQuestion, type ReferenceExtras } from './wire/reference-encoder.js';
+export {
+  buildQuery,
+  Forwarder,
+  type ForwarderObserver,
+  type ForwarderOptions,
+  type RouteKind,
+  type ServerRoute,
+  type UpstreamErrorReason,
+} from './forward/forwarder.js';
+export type { StubRoute } from './forward/stub-table.js';
+export { createKubeDnsHandler, type DnsForwarder, type KubeDnsHandlerDeps } from './dns-handler.js';
+export {
+  createDnsMetrics,
+  DURATION_BUCKETS,
+  SIZE_BUCKETS,
+  type DnsMetrics,
+  type DnsSystem,
+  type ErrorCause,
+} from './dns-metrics.js';
