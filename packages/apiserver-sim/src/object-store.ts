@@ -136,6 +136,7 @@ export class ObjectStore {
       const event = newer[i]!;
       if (event.resource === type) overlay.set(event.object.key, event.previous);
     }
+    if (overlay.size === 0) return { rv, items: this.list(type, namespace).items };
     const collection = this.collection(type);
     const keys = new Set(collection.sortedKeys());
     for (const key of overlay.keys()) keys.add(key);
