@@ -124,6 +124,11 @@ export class Forwarder {
     return this.stubs.match(name);
   }
 
+  /** The servers in force: the upstreams, and each stub domain's (resolved) servers. For logs and tests. */
+  routing(): { upstreams: UpstreamServer[]; stubs: Array<{ domain: string; servers: UpstreamServer[] }> } {
+    return { upstreams: [...this.upstream.servers], stubs: this.stubs.describe() };
+  }
+
   /** Resolves stub servers given as host names again now (e.g. once the store has synced). */
   refreshStubs(): Promise<void> {
     return this.stubs.refreshAll();

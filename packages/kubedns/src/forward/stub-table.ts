@@ -64,9 +64,9 @@ export class StubTable {
         hasHostnames,
         unresolved: '',
       };
-      if (hasHostnames) this.startResolving(state);
       return state;
     });
+    for (const stub of this.stubs) if (stub.hasHostnames) this.startResolving(stub);
     this.options.logger.info('stub domains set', {
       stubDomains: Object.fromEntries(
         domains.map(
@@ -97,6 +97,11 @@ export class StubTable {
     }
     if (state.resolving !== null) await state.resolving;
     return state.route;
+  }
+
+  /** Each stub domain with the servers it resolves to right now. */
+  describe(): Array<{ domain: string; servers: UpstreamServer[] }> {
+    return this.stubs.map((s) => ({ domain: s.domain, servers: [...s.route.servers] }));
   }
 
   async refreshAll(): Promise<void> {
