@@ -216,3 +216,18 @@ test('discovery, version and health endpoints', async (t) => {
   assert.equal((await request(sim.url, 'GET', '/api', {})).status, 401, 'discovery needs credentials');
   assert.equal((await request(sim.url, 'GET', '/nothing-here', { token: 'secret' })).status, 404);
 });
+
+test('odd requests: malformed escapes are 404, not 500; cluster paths take no names; IPv6 loopback works', async (t) => {
+  const sim = await startSim(t);
+  assert.equal((await request(sim.url, 'GET', '/api/v1/namespaces/%E0%A4%A/services')).status, 404);
+  assert.equal((await request(sim.url, 'GET', '/api/v1/services/name-without-namespace')).status, 404);
+  assert.equal(
+    (await request(sim.url, 'POST', '/api/v1/namespaces/default/services/named', { body: service('named') })).status,
+    405,
+  );
+  const v6 = await startSim(t, { host: '::1' }).catch(() => undefined);
+  if (v6 !== undefined) {
+    assert.match(v6.url, /^http:\/\/\[::1\]:\d+$/);
+    assert.equal((await request(v6.url, 'GET', '/healthz')).status, 200);
+  }
+});

@@ -61,7 +61,11 @@ export function parseRequestInfo(method: string, rawUrl: string): RequestInfo {
     apiVersion = segments[2]!;
     rest = segments.slice(3);
   } else return nonResource;
-  rest = rest.map((s) => decodeURIComponent(s));
+  try {
+    rest = rest.map((s) => decodeURIComponent(s));
+  } catch {
+    return nonResource; // a malformed escape names nothing: 404
+  }
   let legacyWatch = false;
   if (rest[0] === 'watch') {
     legacyWatch = true;

@@ -200,8 +200,16 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       return;
     }
     const record = recorder.record(info, method, identity?.user ?? '', now());
+    // The status is read live while the response runs (a watch has one once its headers are out), then
+    // frozen, so the log does not keep responses alive.
+    let live: http.ServerResponse | undefined = res;
+    let final: number | undefined;
+    res.once('close', () => {
+      final = res.headersSent ? res.statusCode : undefined;
+      live = undefined;
+    });
     Object.defineProperty(record, 'status', {
-      get: () => (res.headersSent ? res.statusCode : undefined),
+      get: () => (live === undefined ? final : live.headersSent ? live.statusCode : undefined),
       enumerable: true,
     });
     const isPublic = PUBLIC_PATHS.test(path);
