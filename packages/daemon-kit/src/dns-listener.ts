@@ -165,6 +165,8 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
 
   udp.on('message', (message, rinfo) => {
     dispatch(message, 'udp', rinfo.address, rinfo.port, (response) => {
+      // An answer that was still being worked out when close() ran has no socket left to go out on.
+      if (closing) return;
       udp.send(response, rinfo.port, rinfo.address, (error) => {
         if (error) rateLimited('debug', 'udp-send', 'UDP send failed', { error: error.message });
       });

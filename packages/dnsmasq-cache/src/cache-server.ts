@@ -70,6 +70,7 @@ export class CacheServer {
   private readonly cacheEnabled: boolean;
   private readonly logQueries: boolean;
   private readonly rateLimited: ReturnType<typeof createRateLimitedLog>;
+  private listening = false;
 
   private readonly options: CacheServerOptions;
 
@@ -112,8 +113,17 @@ export class CacheServer {
   setServers(directives: ServerDirective[]): void {
     this.directives = directives;
     this.serverStats.setServers(serverOrder(directives));
-    if (this.loop !== null) this.loop.probe(this.defaultServers());
+    if (this.loop !== null && this.listening) this.loop.probe(this.defaultServers());
     this.rebuildRouting();
+  }
+
+  /** Called once the listeners are up: from now on server changes are probed for loops (--dns-loop-detect). */
+  startLoopDetection(): void {
+    this.listening = true;
+    if (this.loop !== null) {
+      this.loop.probe(this.defaultServers());
+      this.rebuildRouting();
+    }
   }
 
   get routes(): RoutingTable {

@@ -216,6 +216,7 @@ export async function main(config: DnsmasqCacheConfig, deps: MainDeps = {}): Pro
     throw error;
   }
   const dnsPort = listeners[0]!.port;
+  server.startLoopDetection();
   logger.info(`started, version ${version} cachesize ${config.cacheSize}`, {
     listen: hosts.map((host) => `${host}#${dnsPort}`),
     metricsPort: metricsServer?.port ?? null,

@@ -42,7 +42,7 @@ export interface ForwardOutcome {
  * same question, is accepted (daemon-kit exchange). Order: the server that answered last (or the first with
  * `--strict-order`), then the others; a timeout, network error, SERVFAIL or REFUSED moves on to the next. A UDP
  * answer with TC is fetched again over TCP from the same server; a query that came over TCP goes upstream over TCP.
- * When all fail, the last SERVFAIL/REFUSED received is returned, else null (the caller answers SERVFAIL).
+ * When all fail the result is null and the caller answers SERVFAIL.
  */
 export class Forwarder {
   private readonly udp: Exchange;
@@ -62,7 +62,6 @@ export class Forwarder {
     if (count === 0) return { response: null, server: null };
     const deadline = performance.now() + this.options.forwardDeadlineMs;
     const start = this.options.strictOrder || group.state.lastGood < 0 ? 0 : group.state.lastGood % count;
-    let lastError: { response: Buffer; server: UpstreamServer } | null = null;
     for (let attempt = 0; attempt < count; attempt++) {
       const remaining = deadline - performance.now();
       if (remaining <= 0) break;
@@ -82,13 +81,12 @@ export class Forwarder {
       if (rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED) {
         if (countStats) this.options.stats.failed(server);
         this.options.onServerFailure?.(server, rcode === Rcode.SERVFAIL ? 'SERVFAIL' : 'REFUSED');
-        lastError = { response, server };
         continue;
       }
       group.state.lastGood = index;
       return { response, server };
     }
-    return lastError ?? { response: null, server: null };
+    return { response: null, server: null };
   }
 
   private async exchangeOnce(
