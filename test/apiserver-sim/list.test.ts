@@ -191,8 +191,8 @@ test('discovery, version and health endpoints', async (t) => {
   const sim = await startSim(t, { tokens: ['secret'] });
   const version = await request(sim.url, 'GET', '/version');
   assert.equal(version.status, 200, 'version needs no credentials');
-  assert.equal(version.json.gitVersion, 'v1.31.0');
-  assert.equal(version.json.minor, '31');
+  assert.equal(version.json.gitVersion, 'v1.33.0');
+  assert.equal(version.json.minor, '33');
   for (const path of ['/healthz', '/readyz', '/livez']) {
     const res = await request(sim.url, 'GET', path);
     assert.equal(res.status, 200, path);

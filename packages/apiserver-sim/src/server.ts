@@ -54,7 +54,7 @@ export interface ApiServerOptions {
   serviceCidrs?: readonly string[];
   /** gzip responses of 128 KiB and more when the client accepts it, as the real server does (default false). */
   compression?: boolean;
-  /** `/version` gitVersion (default v1.31.0). */
+  /** `/version` gitVersion (default v1.33.0). */
   version?: string;
   /** Objects created at start (after the initial namespaces), in order. */
   seed?: readonly KubeObject[];
@@ -113,7 +113,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     tokens: options.tokens ?? [],
     clientCertificates: options.tls?.clientCa !== undefined,
   });
-  const gitVersion = options.version ?? 'v1.31.0';
+  const gitVersion = options.version ?? 'v1.33.0';
   // One line per state change, whoever made it (REST API, objects API, seeds, --watch-dir).
   store.onEvent((event) =>
     logger.info(`${event.type} ${event.resource.resource} ${event.object.key}`, {
