@@ -1,5 +1,5 @@
 import { ipFamily, Rcode, RRClass, RRType } from '@kube-dns/daemon-kit';
-import type { EndpointRecord, PortRecord } from '../model.js';
+import type { PortRecord } from '../model.js';
 import { dashedIp, podLabelToIp } from '../store/dashed-ip.js';
 import type { RecordStore, ServiceSlot } from '../store/record-store.js';
 import type { Scope } from '../store/scope.js';
@@ -222,25 +222,25 @@ class Resolver {
       for (const subset of subsets) {
         const ports = subset.ports.filter(portFilter);
         if (ports.length === 0) continue;
-        for (const endpoint of subset.endpoints) {
-          for (const [host, ip] of endpointNames(endpoint)) {
-            const list = hosts.get(host);
-            if (list === undefined) hosts.set(host, [ip]);
-            else if (!list.includes(ip)) list.push(ip);
-            for (const port of ports) {
-              const key = `${host}/${port.port}`;
-              if (seen.has(key)) continue;
-              seen.add(key);
-              records.push({
-                name: owner,
-                type: RRType.SRV,
-                ttl: this.ttl,
-                priority: 0,
-                weight: 0,
-                port: port.port,
-                target: `${host}.${base}`,
-              });
-            }
+        for (let i = 0; i < subset.ips.length; i++) {
+          const ip = subset.ips[i]!;
+          const host = subset.hosts[i] ?? dashedIp(ip);
+          const list = hosts.get(host);
+          if (list === undefined) hosts.set(host, [ip]);
+          else if (!list.includes(ip)) list.push(ip);
+          for (const port of ports) {
+            const key = `${host}/${port.port}`;
+            if (seen.has(key)) continue;
+            seen.add(key);
+            records.push({
+              name: owner,
+              type: RRType.SRV,
+              ttl: this.ttl,
+              priority: 0,
+              weight: 0,
+              port: port.port,
+              target: `${host}.${base}`,
+            });
           }
         }
       }
@@ -378,30 +378,24 @@ function serviceFqdn(slot: ServiceSlot, zone: string): string {
   return `${slot.name}.${slot.namespace}.svc.${zone}`;
 }
 
-/** (name under the service, address) for each address of an endpoint. */
-function endpointNames(endpoint: EndpointRecord): Array<[string, string]> {
-  return endpoint.addresses.map((ip) => [endpoint.hostname ?? dashedIp(ip), ip]);
-}
-
 /** Ready addresses of a headless service, de-duplicated across slices (the first slice naming one wins). */
 export function readyAddresses(slot: ServiceSlot): ReadyAddress[] {
   const out: ReadyAddress[] = [];
   const seen = new Set<string>();
   for (const subsets of slot.groups.values()) {
     for (const subset of subsets) {
-      for (const endpoint of subset.endpoints) {
-        for (const [host, ip] of endpointNames(endpoint)) {
-          if (seen.has(ip)) continue;
-          seen.add(ip);
-          out.push({ ip, host });
-        }
+      for (let i = 0; i < subset.ips.length; i++) {
+        const ip = subset.ips[i]!;
+        if (seen.has(ip)) continue;
+        seen.add(ip);
+        out.push({ ip, host: subset.hosts[i] ?? dashedIp(ip) });
       }
     }
   }
   return out;
 }
 
-function someSubset(slot: ServiceSlot, predicate: (subset: { ports: PortRecord[] }) => boolean): boolean {
+function someSubset(slot: ServiceSlot, predicate: (subset: { ports: readonly PortRecord[] }) => boolean): boolean {
   for (const subsets of slot.groups.values()) for (const subset of subsets) if (predicate(subset)) return true;
   return false;
 }
@@ -416,9 +410,9 @@ function ptrTargets(slot: ServiceSlot, ip: string, zone: string): string[] {
   const out: string[] = [];
   for (const subsets of slot.groups.values()) {
     for (const subset of subsets) {
-      for (const endpoint of subset.endpoints) {
-        if (!endpoint.addresses.includes(ip)) continue;
-        const target = `${endpoint.hostname ?? dashedIp(ip)}.${base}`;
+      for (let i = 0; i < subset.ips.length; i++) {
+        if (subset.ips[i] !== ip) continue;
+        const target = `${subset.hosts[i] ?? dashedIp(ip)}.${base}`;
         if (!out.includes(target)) out.push(target);
       }
     }

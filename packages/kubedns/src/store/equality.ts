@@ -1,4 +1,5 @@
-import type { EndpointRecord, EndpointSubset, PortRecord, ServiceRecord } from '../model.js';
+import type { PortRecord, ServiceRecord } from '../model.js';
+import type { StoredSubset } from './record-store.js';
 
 /**
  * Structural equality of the slim records, so that a re-delivered object (informer resync, relist) is not a
@@ -7,27 +8,21 @@ import type { EndpointRecord, EndpointSubset, PortRecord, ServiceRecord } from '
 export function sameService(a: ServiceRecord, b: ServiceRecord): boolean {
   return (
     a.kind === b.kind &&
-    a.externalName === b.externalName &&
+    (a.kind !== 'ExternalName' || a.externalName === b.externalName) &&
     sameStrings(a.clusterIPs, b.clusterIPs) &&
     samePorts(a.ports, b.ports)
   );
 }
 
-export function sameSubsets(a: readonly EndpointSubset[], b: readonly EndpointSubset[]): boolean {
+export function sameStoredSubsets(a: readonly StoredSubset[], b: readonly StoredSubset[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
     const y = b[i]!;
-    if (!samePorts(x.ports, y.ports) || x.endpoints.length !== y.endpoints.length) return false;
-    for (let j = 0; j < x.endpoints.length; j++) {
-      if (!sameEndpoint(x.endpoints[j]!, y.endpoints[j]!)) return false;
-    }
+    if (!samePorts(x.ports, y.ports) || !sameStrings(x.ips, y.ips)) return false;
+    for (let j = 0; j < x.hosts.length; j++) if (x.hosts[j] !== y.hosts[j]) return false;
   }
   return true;
-}
-
-function sameEndpoint(a: EndpointRecord, b: EndpointRecord): boolean {
-  return a.hostname === b.hostname && a.ready === b.ready && sameStrings(a.addresses, b.addresses);
 }
 
 function samePorts(a: readonly PortRecord[], b: readonly PortRecord[]): boolean {

@@ -1,13 +1,13 @@
 import type {
   ClusterStateWriter,
   EndpointGroup,
-  EndpointRecord,
   EndpointSubset,
   PodRecord,
+  PortRecord,
   ServiceRecord,
 } from '../model.js';
 import { newScope, type Scope } from './scope.js';
-import { sameService, sameSubsets } from './equality.js';
+import { sameService, sameStoredSubsets } from './equality.js';
 
 export type PodRecordsMode = 'disabled' | 'insecure' | 'verified';
 
@@ -24,15 +24,26 @@ export interface RecordStoreOptions {
 }
 
 /**
+ * The ready addresses of one endpoint subset, flat: `ips[i]` belongs to an endpoint whose hostname is
+ * `hosts[i]` (null: none; the dashed IP names it). Not-ready endpoints are not kept at all.
+ */
+export interface StoredSubset {
+  readonly ports: readonly PortRecord[];
+  readonly ips: readonly string[];
+  readonly hosts: readonly (string | null)[];
+}
+
+/**
  * Everything the store holds for one `<ns>/<name>`: the Service (null while only its endpoints are known:
- * informers deliver kinds in any order) and its endpoint groups, each reduced to ready endpoints.
+ * informers deliver kinds in any order) and its endpoint groups, each reduced to ready addresses.
  */
 export interface ServiceSlot {
   readonly namespace: string;
   readonly name: string;
+  /** A compact copy: strings shared with the slot, port lists shared between services. */
   service: ServiceRecord | null;
-  /** Endpoint group name → its subsets, ready endpoints only, empty subsets dropped. */
-  readonly groups: Map<string, EndpointSubset[]>;
+  /** Endpoint group name → its subsets with ready addresses (subsets without any dropped). */
+  readonly groups: Map<string, StoredSubset[]>;
 }
 
 interface NamespaceEntry {
@@ -81,7 +92,10 @@ export class RecordStore implements ClusterStateWriter {
   private readonly namespaces = new Map<string, NamespaceEntry>();
   /** `<ns>/<group name>` → the service it belongs to, for deletes and relabelled slices. */
   private readonly groupOwners = new Map<string, string>();
-  private readonly reverse = new Map<string, ServiceSlot[]>();
+  /** IP → the slot (or slots, rarely) with a PTR for it. */
+  private readonly reverse = new Map<string, ServiceSlot | ServiceSlot[]>();
+  /** Port lists shared between services (most services have one of a few shapes). */
+  private readonly portLists = new Map<string, PortRecord[]>();
   private synced = false;
   private lastChangeSeconds: number;
   private changeCount = 0;
@@ -105,7 +119,14 @@ export class RecordStore implements ClusterStateWriter {
     const previous = slot.service;
     if (previous !== null && sameService(previous, service)) return;
     const before = this.reverseIpsOf(slot);
-    slot.service = service;
+    slot.service = {
+      namespace: slot.namespace,
+      name: slot.name,
+      kind: service.kind,
+      clusterIPs: service.kind === 'ClusterIP' && service.clusterIPs.length > 0 ? service.clusterIPs : noIps,
+      externalName: service.kind === 'ExternalName' ? service.externalName : null,
+      ports: this.sharedPorts(service.ports),
+    };
     if (previous === null) {
       entry.serviceCount++;
       this.counts.services++;
@@ -129,7 +150,7 @@ export class RecordStore implements ClusterStateWriter {
   }
 
   upsertEndpoints(group: EndpointGroup): void {
-    const subsets = readySubsets(group.subsets);
+    const subsets = storedSubsets(group.subsets, (ports) => this.sharedPorts(ports));
     const ownerKey = `${group.namespace}/${group.name}`;
     const previousOwner = this.groupOwners.get(ownerKey);
     const entry = this.namespaceEntry(group.namespace, true);
@@ -139,7 +160,7 @@ export class RecordStore implements ClusterStateWriter {
     }
     const slot = this.slot(entry, group.serviceName, true);
     const old = slot.groups.get(group.name);
-    if (old !== undefined && sameSubsets(old, subsets)) return;
+    if (old !== undefined && sameStoredSubsets(old, subsets)) return;
     const before = this.reverseIpsOf(slot);
     slot.groups.set(group.name, subsets);
     this.groupOwners.set(ownerKey, group.serviceName);
@@ -242,7 +263,8 @@ export class RecordStore implements ClusterStateWriter {
 
   /** The Services with a PTR record for `ip` (canonical): by cluster IP or by ready headless endpoint. */
   reverseSlots(ip: string): readonly ServiceSlot[] {
-    return this.reverse.get(ip) ?? noSlots;
+    const slots = this.reverse.get(ip);
+    return slots === undefined ? noSlots : Array.isArray(slots) ? slots : [slots];
   }
 
   /** Verified pod records: a Pod with this IP lives in the namespace. */
@@ -332,11 +354,8 @@ export class RecordStore implements ClusterStateWriter {
     if (service.kind === 'ClusterIP') {
       for (const ip of service.clusterIPs) out.add(ip);
     } else if (service.kind === 'Headless') {
-      for (const subsets of slot.groups.values()) {
-        for (const subset of subsets) {
-          for (const endpoint of subset.endpoints) for (const ip of endpoint.addresses) out.add(ip);
-        }
-      }
+      for (const subsets of slot.groups.values())
+        for (const subset of subsets) for (const ip of subset.ips) out.add(ip);
     }
     return out;
   }
@@ -346,20 +365,38 @@ export class RecordStore implements ClusterStateWriter {
     for (const ip of after) {
       if (before.delete(ip)) continue;
       const slots = this.reverse.get(ip);
-      if (slots === undefined) this.reverse.set(ip, [slot]);
-      else if (!slots.includes(slot)) slots.push(slot);
+      if (slots === undefined) this.reverse.set(ip, slot);
+      else if (Array.isArray(slots)) {
+        if (!slots.includes(slot)) slots.push(slot);
+      } else if (slots !== slot) this.reverse.set(ip, [slots, slot]);
       changed = true;
     }
     for (const ip of before) {
       const slots = this.reverse.get(ip);
       if (slots === undefined) continue;
-      const rest = slots.filter((s) => s !== slot);
-      if (rest.length === 0) this.reverse.delete(ip);
-      else this.reverse.set(ip, rest);
+      if (!Array.isArray(slots)) {
+        if (slots === slot) this.reverse.delete(ip);
+      } else {
+        const rest = slots.filter((s) => s !== slot);
+        this.reverse.set(ip, rest.length === 1 ? rest[0]! : rest);
+      }
       changed = true;
     }
     // A hostname change keeps the IPs but changes the PTR target: any change to a slot with PTRs counts.
     if (changed || slot.service?.kind === 'Headless' || slot.service?.kind === 'ClusterIP') this.reverseScope.gen++;
+  }
+
+  /** One shared array per distinct port list, so 10k services with `http/tcp/80` hold it once. Never mutated. */
+  private sharedPorts(ports: readonly PortRecord[]): PortRecord[] {
+    if (ports.length === 0) return noPorts;
+    let key = '';
+    for (const p of ports) key += `${p.name}/${p.protocol}/${p.port},`;
+    const known = this.portLists.get(key);
+    if (known !== undefined) return known;
+    const copy = ports.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port }));
+    // Bounded: past this many distinct lists, new ones are simply not shared.
+    if (this.portLists.size < MAX_SHARED_PORT_LISTS) this.portLists.set(key, copy);
+    return copy;
   }
 
   private changed(entry: NamespaceEntry): void {
@@ -375,26 +412,34 @@ export class RecordStore implements ClusterStateWriter {
 }
 
 const noSlots: readonly ServiceSlot[] = [];
+const noIps: string[] = [];
+const noPorts: PortRecord[] = [];
+const MAX_SHARED_PORT_LISTS = 10_000;
 
-/** Keeps ready endpoints that have an address; drops subsets left empty. Reuses the input when nothing goes. */
-function readySubsets(subsets: readonly EndpointSubset[]): EndpointSubset[] {
-  const out: EndpointSubset[] = [];
+/** The ready addresses of each subset, flat; subsets without any are dropped. */
+function storedSubsets(
+  subsets: readonly EndpointSubset[],
+  sharedPorts: (ports: readonly PortRecord[]) => readonly PortRecord[],
+): StoredSubset[] {
+  const out: StoredSubset[] = [];
   for (const subset of subsets) {
-    let endpoints: EndpointRecord[] = subset.endpoints;
-    if (!endpoints.every(isUsable)) endpoints = endpoints.filter(isUsable);
-    if (endpoints.length === 0) continue;
-    out.push(endpoints === subset.endpoints ? subset : { ports: subset.ports, endpoints });
+    const ips: string[] = [];
+    const hosts: (string | null)[] = [];
+    for (const endpoint of subset.endpoints) {
+      if (!endpoint.ready) continue;
+      for (const ip of endpoint.addresses) {
+        ips.push(ip);
+        hosts.push(endpoint.hostname);
+      }
+    }
+    if (ips.length > 0) out.push({ ports: sharedPorts(subset.ports), ips, hosts });
   }
   return out;
 }
 
-function isUsable(endpoint: EndpointRecord): boolean {
-  return endpoint.ready && endpoint.addresses.length > 0;
-}
-
-function addressCount(subsets: readonly EndpointSubset[]): number {
+function addressCount(subsets: readonly StoredSubset[]): number {
   let n = 0;
-  for (const subset of subsets) for (const endpoint of subset.endpoints) n += endpoint.addresses.length;
+  for (const subset of subsets) n += subset.ips.length;
   return n;
 }
 
