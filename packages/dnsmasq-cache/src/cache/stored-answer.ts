@@ -296,13 +296,14 @@ function build(
   if (questionEnd !== null) {
     writer.bytes(Buffer.from(response.subarray(HEADER_LENGTH, questionEnd)));
   } else {
-    writer.name(questionLabels.labels, false);
+    writer.name(questionLabels.labels, false, false);
     writer.u16(qtype);
     writer.u16(RRClass.IN);
   }
   const ownQuestionEnd = writer.offset;
-  // Owner names equal to the question become pointers to it, so a hit echoes the client's spelling.
-  writer.remember(questionLabels.labels, HEADER_LENGTH);
+  // Names equal to the question become pointers to it, so a hit echoes the client's spelling. Only the whole name:
+  // other names pointing into the question's suffixes would take on the client's case too.
+  writer.remember(questionLabels.labels, HEADER_LENGTH, 1);
   const ttlOffsets: number[] = [];
   for (const record of [...answers, ...authority]) {
     const owner = readLabels(response, record.start);

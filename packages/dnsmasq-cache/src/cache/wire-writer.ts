@@ -82,8 +82,11 @@ export class WireWriter {
     }
   }
 
-  /** Writes a name, pointing at an earlier copy of its longest known suffix when `compress` is allowed. */
-  name(labels: readonly Buffer[], compress: boolean): void {
+  /**
+   * Writes a name, pointing at an earlier copy of its longest known suffix when `compress` is allowed, and
+   * remembers its suffixes for later names unless `register` is false.
+   */
+  name(labels: readonly Buffer[], compress: boolean, register = true): void {
     const start = this.length;
     let pointer = -1;
     let literal = labels.length;
@@ -103,7 +106,7 @@ export class WireWriter {
     }
     if (pointer >= 0) this.u16(0xc000 | pointer);
     else this.bytes(Buffer.from([0]));
-    this.remember(labels, start, literal);
+    if (register) this.remember(labels, start, literal);
   }
 
   /** Reserves a 16-bit field and returns a setter for it (RDLENGTH is known only after RDATA). */
