@@ -4,6 +4,7 @@ export {
   type RecordStoreCounts,
   type RecordStoreOptions,
   type ServiceSlot,
+  type StoredSubset,
 } from './store/record-store.js';
 export type { Scope } from './store/scope.js';
 export { dashedIp, podLabelToIp } from './store/dashed-ip.js';

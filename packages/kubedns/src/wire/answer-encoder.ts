@@ -137,7 +137,10 @@ class SectionWriter {
   }
 
   finish(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
+    // Outside Buffer's shared pool: a long-lived cache entry must not pin an 8 KiB slab of short-lived replies.
+    const out = Buffer.allocUnsafeSlow(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    return out;
   }
 
   /** A compressed name: the longest known suffix becomes a pointer; new suffixes are remembered. */
