@@ -119,6 +119,16 @@ describe('store: services', () => {
     assert.equal(ask(store, '8.0.96.10.in-addr.arpa', 'PTR'), `${name}.`);
   });
 
+  test('an ExternalName is served lower case without a trailing dot, whatever the API held', () => {
+    const store = newStore();
+    store.upsertService(externalName('default/e', 'WWW.Example.COM.'));
+    store.markSynced();
+    assert.equal(ask(store, 'e.default.svc.cluster.local', 'CNAME'), 'www.example.com.');
+    const changes = store.changes;
+    store.upsertService(externalName('default/e', 'WWW.Example.COM.'));
+    assert.equal(store.changes, changes, 'the same object again is no change');
+  });
+
   test('port changes move SRV records; a deleted service leaves nothing behind', () => {
     const store = newStore();
     store.upsertService(clusterIp('default/s', ['10.96.0.7', 'fd00::7'], ['http1/tcp/80']));

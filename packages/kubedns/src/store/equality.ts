@@ -8,7 +8,7 @@ import type { StoredSubset } from './record-store.js';
 export function sameService(a: ServiceRecord, b: ServiceRecord): boolean {
   return (
     a.kind === b.kind &&
-    (a.kind !== 'ExternalName' || a.externalName === b.externalName) &&
+    (a.kind !== 'ExternalName' || a.externalName === b.externalName?.replace(/\.$/, '').toLowerCase()) &&
     sameStrings(a.clusterIPs, b.clusterIPs) &&
     samePorts(a.ports, b.ports)
   );

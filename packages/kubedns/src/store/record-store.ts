@@ -124,7 +124,7 @@ export class RecordStore implements ClusterStateWriter {
       name: slot.name,
       kind: service.kind,
       clusterIPs: service.kind === 'ClusterIP' && service.clusterIPs.length > 0 ? service.clusterIPs : noIps,
-      externalName: service.kind === 'ExternalName' ? service.externalName : null,
+      externalName: service.kind === 'ExternalName' ? normalizeName(service.externalName) : null,
       ports: this.sharedPorts(service.ports),
     };
     if (previous === null) {
@@ -435,6 +435,13 @@ function storedSubsets(
     if (ips.length > 0) out.push({ ports: sharedPorts(subset.ports), ips, hosts });
   }
   return out;
+}
+
+/** Lower case without a trailing dot, whatever the API held. */
+function normalizeName(name: string | null): string | null {
+  if (name === null) return null;
+  const trimmed = name.endsWith('.') ? name.slice(0, -1) : name;
+  return trimmed.toLowerCase();
 }
 
 function addressCount(subsets: readonly StoredSubset[]): number {
