@@ -3,13 +3,13 @@ import type { AnswerMessage, ResourceRecord } from '../resolver/answer.js';
 
 /**
  * An answer pre-encoded for the wire: the answer, authority and additional sections as they follow the
- * question. Names are compressed against the question (which sits at offset 12 of every reply, copied from
- * the query) and against each other, so one encoding serves every query with the same lower-cased question:
- * a pointer into the question spells that part of a name in the asker's case.
+ * question. Names are compressed against the question name (which sits at offset 12 of every reply, copied
+ * from the query) and against each other, so one encoding serves every query with the same lower-cased
+ * question: a pointer to the question spells that name in the asker's case.
  *
- * Spelling rule (the reference encoder implements the same): in every name, the longest run of trailing
- * labels it shares with the question is spelled as in the question; other labels are lower case. SRV targets
- * are written out in full, lower case (RFC 2782: no compression in SRV RDATA).
+ * Spelling rule (the reference encoder implements the same): a name equal to the question's is spelled as in
+ * the question; every other name is lower case. SRV targets are written out in full, lower case
+ * (RFC 2782: no compression in SRV RDATA).
  */
 export interface EncodedAnswer {
   /** The three sections, to be placed at `questionEnd`. */
@@ -55,26 +55,22 @@ export function encodeAnswer(qname: string, message: AnswerMessage): EncodedAnsw
 class SectionWriter {
   private buf = Buffer.allocUnsafe(512);
   private pos = 0;
-  /** Lower-case name → absolute message offset where it is spelled (as a suffix of something written). */
+  /** Lower-case name → absolute offset where this section writer spelled it (in full or as a suffix). */
   private readonly names = new Map<string, number>();
   serialOffset = -1;
   private readonly base: number;
+  private question: string | null = null;
 
   constructor(base: number) {
     this.base = base;
   }
 
+  /**
+   * The question name is used for whole names only: a pointer to it as the suffix of a longer name would
+   * spell those labels in the asker's case.
+   */
   seedQuestion(qname: string): void {
-    if (qname === '') return;
-    let offset = HEADER_LENGTH;
-    let start = 0;
-    for (;;) {
-      this.names.set(qname.slice(start), offset);
-      const dot = qname.indexOf('.', start);
-      if (dot < 0) break;
-      offset += dot - start + 1;
-      start = dot + 1;
-    }
+    this.question = qname;
   }
 
   record(rr: ResourceRecord): void {
@@ -145,6 +141,12 @@ class SectionWriter {
 
   /** A compressed name: the longest known suffix becomes a pointer; new suffixes are remembered. */
   private name(name: string): void {
+    if (name === this.question) {
+      this.ensure(2);
+      this.buf.writeUInt16BE(0xc000 | HEADER_LENGTH, this.pos);
+      this.pos += 2;
+      return;
+    }
     let start = 0;
     while (start < name.length) {
       const known = this.names.get(start === 0 ? name : name.slice(start));

@@ -58,23 +58,10 @@ export function encodeResponseReference(
   return dnsPacket.encode(packet);
 }
 
-/**
- * The spelling rule of the fast path: the trailing labels `name` shares with the question are spelled as
- * in the question, the others stay lower case.
- */
+/** The spelling rule of the fast path: a name equal to the question's is spelled as asked, others as stored. */
 export function spellLikeQuestion(name: string, questionName: string): string {
-  if (name === '') return name;
-  const labels = name.split('.');
-  const question = questionName.replace(/\.$/, '').split('.');
-  let shared = 0;
-  while (
-    shared < labels.length &&
-    shared < question.length &&
-    labels[labels.length - 1 - shared] === question[question.length - 1 - shared]!.toLowerCase()
-  ) {
-    shared++;
-  }
-  return [...labels.slice(0, labels.length - shared), ...question.slice(question.length - shared)].join('.');
+  const question = questionName.replace(/\.$/, '');
+  return name === question.toLowerCase() ? question : name;
 }
 
 function toPacketAnswer(rr: ResourceRecord, spell: (name: string) => string, serial?: number): Answer {
@@ -91,7 +78,7 @@ function toPacketAnswer(rr: ResourceRecord, spell: (name: string) => string, ser
     case RRType.PTR:
       return { type: 'PTR', name, ttl: rr.ttl, class: 'IN', data: spell(rr.target) };
     case RRType.SRV:
-      // SRV targets are not compressed on the fast path, so they keep their stored (lower) case.
+      // SRV targets are not compressed on the fast path, so even the question's name keeps its stored case.
       return {
         type: 'SRV',
         name,
