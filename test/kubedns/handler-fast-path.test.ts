@@ -105,6 +105,66 @@ describe('handler: pre-encoded answers equal the dns-packet reference for every 
   }
 });
 
+describe('handler: fast path equals the reference on generated names', () => {
+  test("3000 names built from the fixture's labels, random case, every query type", async () => {
+    const store = specFixture('insecure');
+    const handler = newHandler(store);
+    const labels = [
+      'web',
+      'headless',
+      'my-pet',
+      '10-3-0-102',
+      'fd00--6',
+      'hl6',
+      'multi',
+      '_http',
+      '_tcp',
+      '_https',
+      '_dns',
+      '_udp',
+      'foo',
+      'ext-in',
+      'loop-a',
+      'prod',
+      'default',
+      'podns',
+      '172-0-0-2',
+      'svc',
+      'pod',
+      'dns-version',
+      'x',
+      '*',
+      'dns',
+      'ns',
+      'nosuch',
+    ];
+    const types = ['A', 'AAAA', 'SRV', 'PTR', 'TXT', 'CNAME', 'NS', 'SOA', 'ANY', 'MX', 'AXFR'];
+    let seed = 42;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    let compared = 0;
+    for (let i = 0; i < 3000; i++) {
+      const count = random(6);
+      const name = [...Array.from({ length: count }, () => labels[random(labels.length)]!), 'cluster', 'local']
+        .join('.')
+        .split('')
+        .map((c) => (random(3) === 0 ? c.toUpperCase() : c))
+        .join('');
+      const type = types[random(types.length)]!;
+      const query = makeQuery(name, type, random(2) === 0 ? {} : { edns: 1232 });
+      const view = request(query).view;
+      const resolution = resolve(store, { name: view.qname, type: view.qtype });
+      if (resolution.kind !== 'answer') continue;
+      const fast = await answer(handler, query);
+      assert.deepEqual(dnsPacket.decode(fast), dnsPacket.decode(reference(store, query)), `${name} ${type}`);
+      compared++;
+    }
+    assert.ok(compared > 2500, `${compared} compared`);
+  });
+});
+
 describe('handler: header and EDNS', () => {
   const store = specFixture('insecure');
   const handler = newHandler(store);
