@@ -3,4 +3,5 @@ export * from './tools.js';
 export * from './real-dnsmasq.js';
 export * from './scripted-dns-server.js';
 export * from './wait.js';
+export * from './log-capture.js';
 export * from './fake-upstream.js';

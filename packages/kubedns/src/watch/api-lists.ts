@@ -1,9 +1,10 @@
 import {
   CoreV1Api,
   DiscoveryV1Api,
+  Observable,
   type ConfigurationOptions,
   type KubeConfig,
-  type Middleware,
+  type ObservableMiddleware,
 } from '@kubernetes/client-node';
 import type { ListResult } from './informer.js';
 
@@ -21,15 +22,15 @@ export interface ApiLists {
 }
 
 function withSignal(signal: AbortSignal): ConfigurationOptions {
-  const middleware: Middleware = {
+  // The object API passes per-call options straight to the observable API: observable middleware.
+  const middleware: ObservableMiddleware = {
     pre: (context) => {
       context.setSignal(signal);
-      return Promise.resolve(context);
+      return new Observable(Promise.resolve(context));
     },
-    post: (context) => Promise.resolve(context),
+    post: (context) => new Observable(Promise.resolve(context)),
   };
-  // The object API hands these to the promise API, which wraps promise middleware itself.
-  return { middleware: [middleware], middlewareMergeStrategy: 'append' } as unknown as ConfigurationOptions;
+  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
 }
 
 function result(list: { items: object[]; metadata?: { resourceVersion?: string } }): ListResult {

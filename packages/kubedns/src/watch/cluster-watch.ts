@@ -31,8 +31,8 @@ export interface ClusterWatchOptions {
 export interface ClusterWatch {
   /** Resolves once every watched kind has been listed and the store marked synced. */
   readonly synced: Promise<void>;
-  /** Kinds not listed yet (for the initial-sync-timeout message). */
-  pendingKinds(): string[];
+  /** Kinds not listed yet, with the last error of each (for the initial-sync-timeout message). */
+  pendingKinds(): Array<{ kind: string; lastError: string | null }>;
   stop(): Promise<void>;
 }
 
@@ -222,7 +222,7 @@ export function startClusterWatch(options: ClusterWatchOptions): ClusterWatch {
 
   return {
     synced,
-    pendingKinds: () => informers.filter((i) => !i.synced).map((i) => i.kind),
+    pendingKinds: () => informers.filter((i) => !i.synced).map((i) => ({ kind: i.kind, lastError: i.lastError })),
     async stop() {
       await Promise.all(informers.map((informer) => informer.stop()));
     },

@@ -84,6 +84,8 @@ export interface Informer {
   readonly kind: string;
   readonly synced: boolean;
   readonly connected: boolean;
+  /** The reason of the last failed list or watch, or null once one succeeded again. */
+  readonly lastError: string | null;
   start(): void;
   stop(): Promise<void>;
 }
@@ -123,6 +125,7 @@ export function createInformer<S>(options: InformerOptions<S>): Informer {
   let relistedSinceLoss = false;
   let abortReason: string | null = null;
   let quickCloses = 0;
+  let lastError: string | null = null;
 
   const toSlim = (raw: unknown): SlimObject<S> => {
     const object = (raw ?? {}) as Record<string, unknown> & { metadata?: Record<string, unknown> };
@@ -154,10 +157,11 @@ export function createInformer<S>(options: InformerOptions<S>): Informer {
 
   const onListApplied = (items: SlimObject<S>[]): void => {
     const first = !synced;
+    // Synced before the handler runs: the handler may check whether every kind is synced now.
+    synced = true;
     guard('listed', () => handlers.listed(items, first));
     metrics.lastSync.set({ kind }, now() / 1000);
     if (first) {
-      synced = true;
       metrics.synced.set({ kind }, 1);
     } else {
       metrics.relists.inc({ kind });
@@ -171,6 +175,7 @@ export function createInformer<S>(options: InformerOptions<S>): Informer {
     connected = true;
     metrics.connected.set({ kind }, 1);
     attempt = 0;
+    lastError = null;
     if (state === 'starting') {
       log.info('watch connected', { objects: listedCount });
     } else if (state === 'lost') {
@@ -189,6 +194,7 @@ export function createInformer<S>(options: InformerOptions<S>): Informer {
     metrics.restarts.inc({ kind });
     const reason = abortReason ?? describeError(error);
     abortReason = null;
+    lastError = reason;
     const base = Math.min(timing.backoffMaxMs, timing.backoffInitialMs * 2 ** Math.min(attempt, 30));
     const delayMs = Math.round(base / 2 + (random() * base) / 2);
     attempt++;
@@ -221,6 +227,7 @@ export function createInformer<S>(options: InformerOptions<S>): Informer {
         pendingList = null;
         onListApplied(items);
       }
+      if (stopped) return new AbortController();
       // A server that ends every watch at once would make the ListWatch reconnect in a tight loop.
       if (quickCloses > 0) {
         const wait = Math.min(timing.backoffMaxMs, timing.backoffInitialMs * 2 ** Math.min(quickCloses - 1, 30));
@@ -275,6 +282,11 @@ export function createInformer<S>(options: InformerOptions<S>): Informer {
           done(error);
         },
       );
+      if (stopped) {
+        // stop() came while this watch was being set up: the ListWatch had no request to abort yet.
+        result.abort();
+        return result;
+      }
       if (!finished) {
         controller = result;
         armIdle();
@@ -308,6 +320,9 @@ export function createInformer<S>(options: InformerOptions<S>): Informer {
     },
     get connected() {
       return connected;
+    },
+    get lastError() {
+      return lastError;
     },
     start() {
       metrics.connected.set({ kind }, 0);

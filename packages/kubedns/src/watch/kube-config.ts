@@ -1,5 +1,9 @@
-import { existsSync } from 'node:fs';
-import { KubeConfig, type Cluster } from '@kubernetes/client-node';
+import { existsSync, readFileSync } from 'node:fs';
+import type https from 'node:https';
+import { KubeConfig, type Cluster, type User } from '@kubernetes/client-node';
+
+/** client-node's authenticator shape (`addAuthenticator`; the interface itself is not exported). */
+type Authenticator = Parameters<KubeConfig['addAuthenticator']>[0];
 import { StartupError } from '@kube-dns/daemon-kit';
 
 export interface ApiserverAccess {
@@ -34,6 +38,45 @@ class KubeDnsKubeConfig extends KubeConfig {
   }
 }
 
+const TOKEN_FILE_PROVIDER = 'kube-dns-token-file';
+
+/**
+ * A service account token file, re-read every minute (tokens are rotated) and trimmed: client-node's own
+ * FileAuth sends a trailing newline as part of the header, which node-fetch rejects; client-go trims.
+ */
+function providerOf(user: User): { name?: string; config?: { path?: string } } | undefined {
+  return user.authProvider as { name?: string; config?: { path?: string } } | undefined;
+}
+
+class TokenFileAuth implements Authenticator {
+  private token = '';
+  private readAt = 0;
+
+  isAuthProvider(user: User): boolean {
+    return providerOf(user)?.name === TOKEN_FILE_PROVIDER;
+  }
+
+  applyAuthentication(user: User, opts: https.RequestOptions): Promise<void> {
+    const path = providerOf(user)?.config?.path ?? '';
+    if (Date.now() - this.readAt > 60_000) {
+      this.token = readFileSync(path, 'utf8').trim();
+      this.readAt = Date.now();
+    }
+    opts.headers = { ...opts.headers, Authorization: `Bearer ${this.token}` };
+    return Promise.resolve();
+  }
+}
+
+/** Tokens read from kubeconfig files (`token`, `token-file`) lose surrounding whitespace, as in client-go. */
+function trimTokens(kc: KubeConfig): void {
+  kc.loadFromOptions({
+    clusters: kc.getClusters(),
+    users: kc.getUsers().map((user) => (user.token ? { ...user, token: user.token.trim() } : user)),
+    contexts: kc.getContexts(),
+    currentContext: kc.getCurrentContext(),
+  });
+}
+
 function fail(message: string): never {
   throw new StartupError('kube-dns', message);
 }
@@ -63,6 +106,7 @@ export function loadKubeConfig(access: ApiserverAccess): KubeConfig {
     const server = access.kubeMasterUrl ?? cluster.server;
     if (!server) fail(`--kubecfg-file ${access.kubecfgFile}: cluster "${cluster.name}" has no server`);
     replaceCluster(kc, cluster, server);
+    trimTokens(kc);
     return kc;
   }
   if (access.kubeMasterUrl !== null) {
@@ -82,6 +126,17 @@ export function loadKubeConfig(access: ApiserverAccess): KubeConfig {
   }
   if (!existsSync(tokenPath)) fail(`in-cluster config: no service account token at ${tokenPath}`);
   withEnv(env, () => kc.loadFromCluster(prefix));
+  kc.addAuthenticator(new TokenFileAuth());
+  kc.loadFromOptions({
+    clusters: kc.getClusters(),
+    users: kc.getUsers().map((user) => ({
+      name: user.name,
+      // Not `tokenFile`: client-node's FileAuth claims any provider with that key, whatever its name.
+      authProvider: { name: TOKEN_FILE_PROVIDER, config: { path: tokenPath } },
+    })),
+    contexts: kc.getContexts(),
+    currentContext: kc.getCurrentContext(),
+  });
   return kc;
 }
 

@@ -1,0 +1,45 @@
+import { createLogger, levelFromVerbosity, startupErrorLine, waitForTermination } from '@kube-dns/daemon-kit';
+import { parseCommandLine, type KubeDnsConfig } from './cli.js';
+import { main, type KubeDnsHandle } from './main.js';
+
+// The only file with signal handling and process.exit.
+let config: KubeDnsConfig;
+try {
+  config = parseCommandLine(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`${startupErrorLine('kube-dns', error)}\n`);
+  process.exit(2);
+}
+if (config.print !== null) {
+  process.stdout.write(config.print);
+  process.exit(0);
+}
+
+const logger = createLogger({
+  component: 'kube-dns',
+  level: levelFromVerbosity(config.verbosity),
+  ...(config.logFormat ? { format: config.logFormat } : {}),
+});
+
+let started: KubeDnsHandle | null = null;
+let terminating = false;
+const grace = config.shutdownGraceMs;
+const terminated = waitForTermination(async (signal) => {
+  terminating = true;
+  logger.info('received signal', { signal });
+  // Before the ports are bound there is nothing to drain.
+  if (started) await started.shutdown(started.ready === 'ready' ? grace : 0);
+});
+
+main(config, {
+  logger,
+  onListening: (handle) => {
+    started = handle;
+  },
+}).catch((error: unknown) => {
+  // A signal during startup closes everything, which also ends main: not an error then.
+  if (terminating) return;
+  process.stderr.write(`${startupErrorLine('kube-dns', error)}\n`);
+  process.exit(1);
+});
+process.exit(await terminated);
