@@ -177,6 +177,7 @@ export class CacheServer {
         const now = this.clock();
         const entry = this.cache.get(view.qname + '/' + view.qtype, now) ?? this.cache.get(view.qname + '/NX', now);
         if (entry !== undefined) {
+          if (entry.touches !== null) this.cache.touch(entry, now);
           const response = answerFromCache(entry, request.query, view.flags, view.questionEnd, opt, now, this.maxTtl);
           return this.local(request, 'cache', response);
         }
@@ -300,11 +301,20 @@ export class CacheServer {
           if (stored === 'malformed') return { response: null, server: outcome.server };
           if (stored !== null && this.cacheEnabled) {
             const now = this.clock();
-            this.cache.set(cacheKey(view.qname, view.qtype, stored.primary.nameError), stored.primary, now);
-            if (stored.target !== null) {
-              const { name, answer } = stored.target;
-              this.cache.set(cacheKey(name, view.qtype, answer.nameError), answer, now);
-            }
+            const soaKey = stored.soa === null ? null : cacheKey(stored.soa.zone, RRType.SOA);
+            const targetKey =
+              stored.target === null ? null : cacheKey(stored.target.name, view.qtype, stored.target.answer.nameError);
+            // Inserted in dnsmasq's order (SOA, then the answer's records), so the LRU order matches too.
+            if (soaKey !== null) this.cache.set(soaKey, stored.soa!.answer, now);
+            const primary = this.cache.set(
+              cacheKey(view.qname, view.qtype, stored.primary.nameError),
+              stored.primary,
+              now,
+            );
+            const target = targetKey === null ? null : this.cache.set(targetKey, stored.target!.answer, now);
+            const related = [targetKey, soaKey].filter((key): key is string => key !== null);
+            if (primary !== null && related.length > 0) primary.touches = related;
+            if (target !== null && soaKey !== null) target.touches = [soaKey];
           }
         }
         return outcome;

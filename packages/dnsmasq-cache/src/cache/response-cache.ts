@@ -7,6 +7,11 @@ export interface CacheEntry extends StoredAnswer {
   /** Clock milliseconds when stored; remaining TTLs count down from here. */
   insertedAt: number;
   expiresAt: number;
+  /**
+   * Keys of entries a hit on this one also uses, refreshed in the LRU order with it (dnsmasq looks up the CNAME's
+   * target and the negative answer's SOA record, which moves them to the front): null when none.
+   */
+  touches: string[] | null;
   /** Neighbours in the LRU list (intrusive, so a hit moves an entry without allocating). */
   newer: CacheEntry | null;
   older: CacheEntry | null;
@@ -25,8 +30,10 @@ export interface CacheCounters {
  * and puts it at the head, an insertion that does not fit removes from the tail.
  *
  * Sizes are in dnsmasq's unit, cache records (one per A/AAAA/SRV/PTR/CNAME record, one per negative answer, one per
- * SOA kept with it): `capacity` is `--cache-size`, an entry weighs as many records as it holds. As in dnsmasq, all
- * expired entries are dropped before a live one is evicted, and only live evictions count in `evictions`.
+ * SOA kept with it): `capacity` is `--cache-size`, an entry weighs as many records as it holds. As in dnsmasq
+ * (cache.c really_insert), all expired entries are dropped before a live one is evicted, and an eviction frees the
+ * least recently used record together with the rest of its RRset but counts once in `evictions`: here, one evicted
+ * live entry counts one.
  */
 export class ResponseCache {
   private readonly store = new NodeCache({ stdTTL: 0, checkperiod: 0, useClones: false, deleteOnExpire: false });
@@ -39,6 +46,12 @@ export class ResponseCache {
 
   constructor(capacity: number) {
     this.capacity = capacity;
+  }
+
+  /** Moves the entries a hit on `entry` also used to the head of the LRU order. */
+  touch(entry: CacheEntry, now: number): void {
+    const keys = entry.touches;
+    if (keys !== null) for (let i = 0; i < keys.length; i++) this.get(keys[i]!, now);
   }
 
   /** The live entry for `key`, moved to the head of the LRU order; expired entries are dropped here. */
@@ -67,6 +80,7 @@ export class ResponseCache {
       key,
       insertedAt: now,
       expiresAt: now + answer.lifetime * 1000,
+      touches: null,
       newer: null,
       older: null,
     };
@@ -112,7 +126,7 @@ export class ResponseCache {
     while (this.weightInUse + needed > this.capacity && this.oldest !== null) {
       const victim = this.oldest;
       this.remove(victim);
-      this.counters.evictions += victim.weight;
+      this.counters.evictions++;
     }
   }
 

@@ -42,6 +42,11 @@ export interface StoredAnswer {
 export interface StoredAnswers {
   primary: StoredAnswer;
   target: { name: string; answer: StoredAnswer } | null;
+  /**
+   * The SOA of a negative answer as an entry of its own (`<zone> SOA`): dnsmasq keeps it as one record per zone that
+   * each negative answer replaces, and answers SOA questions for the zone from it.
+   */
+  soa: { zone: string; answer: StoredAnswer } | null;
 }
 
 export interface CachePolicy {
@@ -86,7 +91,7 @@ const RDATA_LAYOUT: ReadonlyMap<number, readonly (number | 'n' | 'N')[]> = new M
  * - NOERROR/NXDOMAIN only, not truncated, not with CD (unvalidated), class IN.
  * - Positive: A, AAAA, SRV (CNAME chains followed, ≤10) and PTR of in-addr.arpa/ip6.arpa names.
  * - NODATA for those types and NXDOMAIN for any type, unless --no-negcache; TTL = min(SOA TTL, SOA MINIMUM), else
- *   --neg-ttl, else the CNAME chain's TTL; the SOA is kept for the authority section.
+ *   --neg-ttl, else the CNAME chain's TTL; the SOA is kept for the authority section (and as `<zone> SOA`).
  * - Every TTL goes through --max-cache-ttl then --min-cache-ttl; a resulting 0 means nothing is cached.
  */
 export function storeAnswer(response: Buffer, policy: CachePolicy): StoredAnswers | null | 'malformed' {
@@ -196,7 +201,27 @@ export function storeAnswer(response: Buffer, policy: CachePolicy): StoredAnswer
   const soaTtls = soa ? [clamp(ttlOf(soa))] : [];
   if (negative === 0 || chainTtls.some((t) => t === 0) || soaTtls.some((t) => t === 0)) return null;
   const authority = soa ? [soa] : [];
-  const negativeWeight = soaTtls.length + 1;
+  // The SOA's weight goes to its own entry (one per zone, replaced by each negative answer), as in dnsmasq.
+  const negativeWeight = 1;
+  let soaEntry: StoredAnswers['soa'] = null;
+  if (soa) {
+    const zone = readName(response, soa.start)!.name;
+    const answer = build(
+      response,
+      soa.start,
+      null,
+      Rcode.NOERROR,
+      [soa],
+      [],
+      soaTtls,
+      soaTtls[0]!,
+      1,
+      false,
+      RRType.SOA,
+    );
+    if (answer === 'malformed') return 'malformed';
+    soaEntry = { zone, answer };
+  }
   const primary = build(
     response,
     HEADER_LENGTH,
@@ -209,7 +234,7 @@ export function storeAnswer(response: Buffer, policy: CachePolicy): StoredAnswer
     chain.length === 0 ? negativeWeight : chain.length,
     nameError && chain.length === 0,
   );
-  if (chain.length === 0) return single(primary);
+  if (chain.length === 0) return withSoa(single(primary), soaEntry);
   const target = build(
     response,
     chain[chain.length - 1]!.fixed + 10,
@@ -223,11 +248,15 @@ export function storeAnswer(response: Buffer, policy: CachePolicy): StoredAnswer
     nameError,
     qtype,
   );
-  return pair(primary, current, target);
+  return withSoa(pair(primary, current, target), soaEntry);
 }
 
 function single(primary: StoredAnswer | 'malformed'): StoredAnswers | 'malformed' {
-  return primary === 'malformed' ? 'malformed' : { primary, target: null };
+  return primary === 'malformed' ? 'malformed' : { primary, target: null, soa: null };
+}
+
+function withSoa(answers: StoredAnswers | 'malformed', soa: StoredAnswers['soa']): StoredAnswers | 'malformed' {
+  return answers === 'malformed' ? answers : { ...answers, soa };
 }
 
 function pair(
@@ -236,7 +265,7 @@ function pair(
   target: StoredAnswer | 'malformed',
 ): StoredAnswers | 'malformed' {
   if (primary === 'malformed' || target === 'malformed') return 'malformed';
-  return { primary, target: { name, answer: target } };
+  return { primary, target: { name, answer: target }, soa: null };
 }
 
 function isSuffix(zone: string | null, name: string): boolean {
