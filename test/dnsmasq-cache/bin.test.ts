@@ -97,7 +97,7 @@ describe('dnsmasq-cache bin', () => {
     assert.match(version.stdout, /^dnsmasq-cache version /);
   });
 
-  test('a port that is taken is a one-line startup error, exit 1', async () => {
+  test('a port that is taken is a one-line startup error, exit 1', () => {
     const port = upstream.port;
     const result = spawnSync(bin, ['--port', String(port), '--listen-address=127.0.0.1', '--no-resolv'], {
       encoding: 'utf8',
