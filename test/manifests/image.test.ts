@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { describe, test } from 'node:test';
 import { deploymentSpec, findObject, loadManifest, repoRoot, type Container } from './manifest-files.js';
@@ -83,6 +83,8 @@ describe('image and Dockerfile', () => {
       const [binName, binPath] = binEntries[0]!;
       assert.equal(programOf(c), binName);
       assert.equal(c.command?.[1], posix.join(imageDir, binPath), 'script path in the image');
+      const binFile = posix.join('packages', pkg.dir, binPath);
+      assert.ok(existsSync(join(repoRoot, binFile)), `${binFile} is missing`);
       assert.equal(c.command?.length, 2, 'command is [node, bin]; flags go in args');
     });
 
