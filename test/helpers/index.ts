@@ -5,3 +5,4 @@ export * from './scripted-dns-server.js';
 export * from './wait.js';
 export * from './log-capture.js';
 export * from './fake-upstream.js';
+export * from './dig.js';
