@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -280,6 +281,25 @@ describe('kube-dns bin: process lifecycle', { skip }, () => {
     const exit = await proc.exited;
     assert.equal(exit.code, 2);
     assert.equal(proc.stderr(), 'kube-dns: --dns-port: invalid port "99999"\n');
+  });
+
+  test('a DNS port already in use: exit 1 with one line', async (t) => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    t.after(() => blocker.close());
+    const port = (blocker.address() as { port: number }).port;
+    const proc = spawnKubeDns([
+      '--kube-master-url=http://127.0.0.1:1',
+      '--healthz-bind-address=127.0.0.1',
+      '--healthz-port=0',
+      '--dns-bind-address=127.0.0.1',
+      `--dns-port=${port}`,
+    ]);
+    assert.equal((await proc.exited).code, 1);
+    assert.equal(
+      proc.stderr().trim().split('\n').pop(),
+      `kube-dns: cannot listen for DNS on 127.0.0.1:${port}: address in use`,
+    );
   });
 
   test('--version prints the version and exits 0', async () => {

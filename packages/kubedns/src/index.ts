@@ -43,3 +43,27 @@ export {
   type DnsSystem,
   type ErrorCause,
 } from './dns-metrics.js';
+// The process: command line, main, readiness, the watch's metrics (the watch itself is internal:
+// `@kube-dns/kubedns/watch/...` for tests).
+export {
+  describeConfig,
+  expandEnv,
+  packageVersion,
+  parseCommandLine,
+  parseGoDuration,
+  type EndpointsApi,
+  type KubeDnsConfig,
+  type MetricsConfig,
+} from './cli.js';
+export { forwardingSettings, startConfigSource, type ConfigSource, type ForwardingSettings } from './config.js';
+export {
+  defaultAnswers,
+  main,
+  type Answers,
+  type AnswersFactory,
+  type AnswersOptions,
+  type KubeDnsHandle,
+  type MainDeps,
+} from './main.js';
+export { createReadiness, type Readiness, type ReadinessState } from './readiness.js';
+export { createWatchMetrics, metricPrefix, type WatchMetrics } from './watch-metrics.js';
