@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -340,5 +341,39 @@ describe('kube-dns watch: kinds, modes and ingest', () => {
       line({ kubeMasterUrl: null, kubecfgFile: empty, userAgent: 'x' }),
       /no current-context|no known cluster/,
     );
+  });
+
+  test('lists and watches carry the User-Agent kube-dns/<version> (<os>/<arch>)', async (t) => {
+    const seen = new Set<string>();
+    const server = http.createServer((req, res) => {
+      const watching = (req.url ?? '').includes('watch=true');
+      seen.add(`${watching ? 'watch' : 'list'} ${req.headers['user-agent']}`);
+      if (watching) {
+        res.writeHead(500).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"kind":"List","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => server.close());
+    const kubeConfig = loadKubeConfig({
+      kubeMasterUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+      kubecfgFile: null,
+      userAgent: 'kube-dns/1.2.3 (linux/x64)',
+    });
+    const watch = startClusterWatch({
+      kubeConfig,
+      lists: createApiLists(kubeConfig),
+      writer: new RecordingWriter(),
+      endpointsApi: 'endpointslices',
+      podRecords: 'insecure',
+      logger: captureLog().logger,
+      metrics: createWatchMetrics(new Registry()),
+      timing: fastWatchTiming,
+    });
+    t.after(() => watch.stop());
+    await waitUntil('both seen', () => seen.size === 2);
+    assert.deepEqual([...seen].sort(), ['list kube-dns/1.2.3 (linux/x64)', 'watch kube-dns/1.2.3 (linux/x64)']);
   });
 });

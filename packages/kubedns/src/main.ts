@@ -82,7 +82,11 @@ export const defaultAnswers: AnswersFactory = ({ config, registry, metricPrefix:
       forwarder.setUpstreams(settings.upstreams);
       forwarder.setStubDomains(settings.stubDomains);
     },
-    onSynced: () => void forwarder.refreshStubs(),
+    onSynced: () => {
+      forwarder.refreshStubs().catch((error: unknown) => {
+        logger.warn('resolving stub servers failed', { error: String(error) });
+      });
+    },
     close: () => forwarder.close(),
   };
 };
@@ -140,7 +144,7 @@ export async function main(config: KubeDnsConfig, deps: MainDeps = {}): Promise<
   if (config.federations.size > 0) log.warn('--federations is deprecated and ignored');
 
   const registry = deps.registry ?? new Registry();
-  if (!deps.registry) collectDefaultMetrics({ register: registry });
+  if (!deps.registry && config.metrics) collectDefaultMetrics({ register: registry });
   const prefix = config.metrics ? metricPrefix(config.metrics.namespace, config.metrics.subsystem) : 'skydns_skydns_';
   const watchMetrics = createWatchMetrics(registry, prefix);
 
