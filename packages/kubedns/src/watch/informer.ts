@@ -56,7 +56,8 @@ export interface WatchTiming {
 
 export const defaultWatchTiming: WatchTiming = {
   backoffInitialMs: 800,
-  backoffMaxMs: 30_000,
+  // client-go caps at 30 s; DNS should come back sooner after an apiserver outage, and kube-dns has few replicas.
+  backoffMaxMs: 10_000,
   listTimeoutMs: 60_000,
   watchConnectTimeoutMs: 30_000,
   watchTimeoutMinSeconds: 300,
