@@ -1,7 +1,7 @@
 import { isIPv4 } from 'node:net';
 import { formatServer, StartupError, type UpstreamServer } from '@kube-dns/daemon-kit';
 import { parseCommandLine as parseCacheArgs } from '@kube-dns/dnsmasq-cache/cli';
-import type { DnsmasqCacheConfig } from '@kube-dns/dnsmasq-cache/config';
+import type { DnsmasqCacheConfig, ServerDirective } from '@kube-dns/dnsmasq-cache/config';
 import { parseServerSpec } from '@kube-dns/dnsmasq-cache/cli/server-spec';
 import { parseCommandLine as parseKubeDnsArgs, type KubeDnsConfig } from '@kube-dns/kubedns/cli';
 import { parseCommandLine as parseSidecarArgs, type SidecarConfig } from '@kube-dns/sidecar/cli';
@@ -205,7 +205,6 @@ export function localPod(containers: readonly PodContainer[], settings: LocalSet
   const kdLocal = kubeDnsConfig(kd, kdArgs, { ...settings.baseEnv, ...kdEnv }, 'the local');
   const cacheLocal = cacheConfig(cache, cacheArgs, { ...settings.baseEnv, ...cacheEnv }, 'the local');
   const scLocal = sidecarConfig(sc, scArgs, { ...settings.baseEnv, ...scEnv }, 'the local');
-  const localPorts = new Set(rows.map((r) => r.localPort));
   const check = (ok: boolean, what: string): void => {
     if (!ok) fail(`cannot run the manifest's Pod locally: ${what} (unexpected flag spelling in the manifest?)`);
   };
@@ -213,15 +212,31 @@ export function localPod(containers: readonly PodContainer[], settings: LocalSet
   check(kdLocal.healthzPort === local(kdPod.healthzPort), `kube-dns --healthz-port is ${kdLocal.healthzPort}`);
   check(kdLocal.kubecfgFile === settings.kubeconfig && kdLocal.kubeMasterUrl === null, 'kube-dns has no kubeconfig');
   check(cacheLocal.port === local(cachePod.port), `dnsmasq-cache --port is ${cacheLocal.port}`);
-  for (const directive of cacheLocal.servers) {
-    if (directive.kind !== 'forward' || !isLoopback(directive.server.host)) continue;
-    check(localPorts.has(directive.server.port), `dnsmasq-cache forwards to a loopback port nobody listens on`);
-  }
-  for (const probe of scLocal.probes) {
-    if (isLoopback(probe.host))
-      check(localPorts.has(probe.port), `sidecar probe ${probe.label} targets port ${probe.port}`);
-  }
-  if (isLoopback(scLocal.dnsmasqAddr)) check(scLocal.dnsmasqPort === cacheLocal.port, 'sidecar --dnsmasq-port');
+  // Where one container reaches another: exactly the manifest's targets, moved.
+  const moved = (host: string, port: number): string =>
+    isLoopback(host) ? `${connectHost}#${local(port)}` : `${host}#${port}`;
+  const serverText = (d: ServerDirective): string =>
+    d.kind === 'forward'
+      ? `${d.domains.join('/')}@${moved(d.server.host, d.server.port)}`
+      : `${d.domains.join('/')}@${d.kind}`;
+  const expectedServers = [
+    ...cachePod.servers.map(serverText),
+    ...settings.upstreams.map((s) => `@${s.host}#${s.port}`),
+  ].sort();
+  const servers = cacheLocal.servers.map((d) =>
+    d.kind === 'forward' ? `${d.domains.join('/')}@${d.server.host}#${d.server.port}` : serverText(d),
+  );
+  check(
+    JSON.stringify(servers.sort()) === JSON.stringify(expectedServers),
+    `dnsmasq-cache --server targets are ${servers.join(', ')}, not ${expectedServers.join(', ')}`,
+  );
+  const probes = scLocal.probes.map((p) => `${p.label}@${p.host}#${p.port}`);
+  const expectedProbes = scPod.probes.map((p) => `${p.label}@${moved(p.host, p.port)}`);
+  check(
+    JSON.stringify(probes) === JSON.stringify(expectedProbes),
+    `sidecar probes target ${probes.join(', ')}, not ${expectedProbes.join(', ')}`,
+  );
+  if (isLoopback(scPod.dnsmasqAddr)) check(scLocal.dnsmasqPort === cacheLocal.port, 'sidecar --dnsmasq-port');
 
   const url = (port: number, path: string): string => `http://${connectHost}:${port}${path}`;
   const endpoints: PodEndpoints = {
