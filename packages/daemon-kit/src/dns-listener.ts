@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from './logger.js';
@@ -78,17 +79,22 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
   const errorOptions = { recursionAvailable: options.recursionAvailable ?? false, ednsUdpSize };
   const connections = new Set<TcpConnection>();
   let closing = false;
+  // Handler time is measured only for an observer that wants it.
+  const timed = observer?.onResponse !== undefined;
 
   const udpSizeFor = (view: QueryView): number =>
     view.edns ? Math.min(Math.max(view.edns.udpSize, MIN_UDP_SIZE), ednsUdpSize) : MIN_UDP_SIZE;
 
-  /** Runs the handler; `reply` gets the final bytes or is never called for silence. */
+  /**
+   * Runs the handler; `reply` gets the final bytes (with the client's address and port) or is never called for
+   * silence. Allocation-light on purpose: this is every query's path, and UDP passes one shared `reply`.
+   */
   function dispatch(
     query: Buffer,
     transport: Transport,
     remoteAddress: string,
     remotePort: number,
-    reply: (response: Buffer) => void,
+    reply: (response: Buffer, remoteAddress: string, remotePort: number) => void,
     done?: () => void,
   ): void {
     const parsed = parseQuery(query);
@@ -98,7 +104,7 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
         const rcode =
           parsed.problem === 'notimp' ? Rcode.NOTIMP : parsed.problem === 'badvers' ? Rcode.BADVERS : Rcode.FORMERR;
         const response = buildErrorResponse(query, parsed.view, rcode, errorOptions);
-        if (response) reply(response);
+        if (response) reply(response, remoteAddress, remotePort);
       }
       done?.();
       return;
@@ -112,33 +118,54 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
       remotePort,
       maxSize: transport === 'tcp' ? MAX_MESSAGE_SIZE : udpSizeFor(view),
     };
-    const started = performance.now();
-    const finish = (response: Buffer | null): void => {
-      if (response !== null) {
-        let out = response;
-        let truncated = false;
-        if (out.length > request.maxSize) {
-          out = transport === 'udp' ? truncateResponse(out, request.maxSize) : serverFailure(request);
-          truncated = true;
-        }
-        observer?.onResponse?.(request, out, (performance.now() - started) / 1000, truncated);
-        reply(out);
-      }
-      done?.();
-    };
-    const fail = (error: unknown): void => {
-      rateLimited('error', 'handler', 'handler failed; answered SERVFAIL', { error: String(error) });
-      finish(serverFailure(request));
-    };
+    const started = timed ? performance.now() : 0;
     let result: Buffer | null | Promise<Buffer | null>;
     try {
       result = handler(request);
     } catch (error) {
-      fail(error);
+      failed(request, error, started, reply, done);
       return;
     }
-    if (result instanceof Promise) result.then(finish, fail);
-    else finish(result);
+    if (result instanceof Promise) {
+      result.then(
+        (response) => finish(request, response, started, reply, done),
+        (error: unknown) => failed(request, error, started, reply, done),
+      );
+    } else {
+      finish(request, result, started, reply, done);
+    }
+  }
+
+  /** Truncates (UDP) or fails (TCP) an oversized answer, reports it to the observer, sends it. */
+  function finish(
+    request: DnsRequest,
+    response: Buffer | null,
+    started: number,
+    reply: (response: Buffer, remoteAddress: string, remotePort: number) => void,
+    done: (() => void) | undefined,
+  ): void {
+    if (response !== null) {
+      let out = response;
+      let truncated = false;
+      if (out.length > request.maxSize) {
+        out = request.transport === 'udp' ? truncateResponse(out, request.maxSize) : serverFailure(request);
+        truncated = true;
+      }
+      observer?.onResponse?.(request, out, (performance.now() - started) / 1000, truncated);
+      reply(out, request.remoteAddress, request.remotePort);
+    }
+    done?.();
+  }
+
+  function failed(
+    request: DnsRequest,
+    error: unknown,
+    started: number,
+    reply: (response: Buffer, remoteAddress: string, remotePort: number) => void,
+    done: (() => void) | undefined,
+  ): void {
+    rateLimited('error', 'handler', 'handler failed; answered SERVFAIL', { error: String(error) });
+    finish(request, serverFailure(request), started, reply, done);
   }
 
   function serverFailure(request: DnsRequest): Buffer {
@@ -163,14 +190,15 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
   }
   const udp = udpSocket;
 
+  // One reply function for every UDP query. No send callback: a failed send is reported as a socket 'error'
+  // (logged below, rate-limited), and skipping the completion callback saves a trip into JS per answer.
+  const replyUdp = (response: Buffer, remoteAddress: string, remotePort: number): void => {
+    // An answer that was still being worked out when close() ran has no socket left to go out on.
+    if (closing) return;
+    udp.send(response, remotePort, remoteAddress);
+  };
   udp.on('message', (message, rinfo) => {
-    dispatch(message, 'udp', rinfo.address, rinfo.port, (response) => {
-      // An answer that was still being worked out when close() ran has no socket left to go out on.
-      if (closing) return;
-      udp.send(response, rinfo.port, rinfo.address, (error) => {
-        if (error) rateLimited('debug', 'udp-send', 'UDP send failed', { error: error.message });
-      });
-    });
+    dispatch(message, 'udp', rinfo.address, rinfo.port, replyUdp);
   });
   udp.on('error', (error) => rateLimited('warn', 'udp-socket', 'UDP socket error', { error: error.message }));
 
@@ -198,7 +226,7 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
           'tcp',
           remoteAddress,
           remotePort,
-          (response) => {
+          (response: Buffer) => {
             if (!socket.destroyed && socket.writable) socket.write(frameMessage(response));
           },
           () => {
@@ -249,9 +277,23 @@ function listenTcp(server: net.Server, host: string, port: number): Promise<void
   });
 }
 
+/**
+ * dgram resolves every send's destination through `lookup` (dns.lookup by default, one extra tick per answer).
+ * Replies always go to the IP a query came from, so IP literals are passed straight through.
+ */
+function literalLookup(
+  address: string,
+  family: unknown,
+  callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const version = net.isIP(address);
+  if (version !== 0) callback(null, address, version);
+  else dns.lookup(address, family as number, callback);
+}
+
 function bindUdp(host: string, port: number): Promise<dgram.Socket> {
   const type = net.isIPv6(host) ? 'udp6' : 'udp4';
-  const socket = dgram.createSocket({ type, reuseAddr: false });
+  const socket = dgram.createSocket({ type, reuseAddr: false, lookup: literalLookup as never });
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
     socket.bind({ address: host, port, exclusive: true }, () => {
