@@ -293,7 +293,7 @@ function literalLookup(
 
 function bindUdp(host: string, port: number): Promise<dgram.Socket> {
   const type = net.isIPv6(host) ? 'udp6' : 'udp4';
-  const socket = dgram.createSocket({ type, reuseAddr: false, lookup: literalLookup as never });
+  const socket = dgram.createSocket({ type, reuseAddr: false, lookup: literalLookup });
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
     socket.bind({ address: host, port, exclusive: true }, () => {

@@ -7,12 +7,14 @@
 //   Prints answered queries/s, server CPU seconds per 100k answers (from /proc/<pid>/stat), average latency,
 //   and the ratios ours/dnsmasq. Needs dnsmasq and dnsperf (Debian dnsmasq-base, dnsperf) and a built repo.
 // Profile with: DNSMASQ_CACHE_NODE_OPTIONS=--cpu-prof node packages/dnsmasq-cache/bench/cache-hits.mjs
+import { Buffer } from 'node:buffer';
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((a) => {
@@ -112,7 +114,7 @@ async function startServer(kind, upstreamPort) {
       },
     );
     if (probe.status === 0 && probe.stdout.includes('10000')) return { kind, port, child };
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   child.kill('SIGKILL');
   throw new Error(`${kind} did not start`);
