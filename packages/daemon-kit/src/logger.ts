@@ -44,7 +44,6 @@ export function createLogger(options: LoggerOptions): Logger {
     : new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] });
   const winstonLogger = winston.createLogger({
     level,
-    defaultMeta: { component: options.component },
     format:
       format === 'json'
         ? winston.format.combine(winston.format.timestamp(), winston.format.json())
@@ -57,7 +56,8 @@ export function createLogger(options: LoggerOptions): Logger {
           ),
     transports: [transport],
   });
-  return wrap(winstonLogger);
+  // Not defaultMeta: winston applies it over a child's fields, so `child({ component })` would be lost.
+  return wrap(winstonLogger.child({ component: options.component }));
 }
 
 function wrap(w: winston.Logger): Logger {
