@@ -6,3 +6,4 @@ export * from './wait.js';
 export * from './log-capture.js';
 export * from './fake-upstream.js';
 export * from './dig.js';
+export * from './netns.js';
