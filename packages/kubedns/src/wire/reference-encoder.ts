@@ -50,12 +50,19 @@ export function encodeResponseReference(
     type: 'response',
     id: view.id,
     flags,
-    questions: question ? [question] : [],
+    questions: [],
     answers: [...message.answer.map(toAnswer), ...(extras.answers ?? [])],
     authorities: [...message.authority.map(toAnswer), ...(extras.authorities ?? [])],
     additionals,
   };
-  return dnsPacket.encode(packet);
+  const encoded = dnsPacket.encode(packet);
+  if (!question) return encoded;
+  // The question goes back exactly as it came: dns-packet reads labels as UTF-8, so re-encoding a label
+  // with octets above 0x7f would change it (and resolvers drop answers whose question does not match).
+  // dns-packet does not compress, so nothing after the question points into it.
+  const out = Buffer.concat([encoded.subarray(0, 12), query.subarray(12, view.questionEnd), encoded.subarray(12)]);
+  out.writeUInt16BE(1, 4);
+  return out;
 }
 
 /** The spelling rule of the fast path: a name equal to the question's is spelled as asked, others as stored. */
