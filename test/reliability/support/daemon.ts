@@ -1,0 +1,175 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { waitUntil } from '../../helpers/index.js';
+
+/** The repository root (this file runs from test/build/reliability/support/). */
+export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+
+export const BINS = {
+  'kube-dns': `${repoRoot}packages/kubedns/bin/kube-dns`,
+  'dnsmasq-cache': `${repoRoot}packages/dnsmasq-cache/bin/dnsmasq-cache`,
+  sidecar: `${repoRoot}packages/sidecar/bin/sidecar`,
+} as const;
+
+export type DaemonName = keyof typeof BINS;
+
+const MEMPROBE = fileURLToPath(new URL('./memprobe.js', import.meta.url));
+
+/** One stderr line of a daemon: its JSON log record, or `{ raw }` for anything else. */
+export type LogRecord = Record<string, unknown> & { message?: string };
+
+export interface MemorySample {
+  /** Live heap after a full GC. */
+  heapUsed: number;
+  heapTotal: number;
+  rss: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  /** V8 old-space limit: a leak proportional to the traffic turns into a crash the test sees. */
+  maxOldSpaceMb?: number;
+}
+
+/** A real bin of this repository running as a child process, its stderr parsed line by line. */
+export interface Daemon {
+  readonly name: DaemonName;
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly lines: LogRecord[];
+  stderr(): string;
+  /** Resolves with the first line (already seen or to come) `match` accepts; rejects when the process exits. */
+  waitForLine(match: (line: LogRecord) => boolean, timeoutMs?: number): Promise<LogRecord>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  running(): boolean;
+  signal(signal: NodeJS.Signals): void;
+  /** SIGKILL (a crash) unless asked otherwise; resolves once the process is gone. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Live heap after a full GC inside the process, and its RSS (through the memprobe preload). */
+  memory(): Promise<MemorySample>;
+  /** Resident set size from /proc, without disturbing the process. */
+  rssBytes(): number;
+}
+
+/** Spawns `BINS[name]` with the memprobe preload; the caller passes loopback addresses and port 0. */
+export function spawnDaemon(name: DaemonName, args: string[], options: SpawnOptions = {}): Daemon {
+  const nodeArgs = ['--import', MEMPROBE];
+  if (options.maxOldSpaceMb !== undefined) nodeArgs.push(`--max-old-space-size=${options.maxOldSpaceMb}`);
+  const child = spawn(process.execPath, [...nodeArgs, BINS[name], ...args], {
+    env: { PATH: process.env['PATH'], LOG_FORMAT: 'json', ...options.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const lines: LogRecord[] = [];
+  const waiters = new Set<{ match: (line: LogRecord) => boolean; resolve: (line: LogRecord) => void }>();
+  let text = '';
+  let pending = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    text += chunk;
+    pending += chunk;
+    const parts = pending.split('\n');
+    pending = parts.pop() ?? '';
+    for (const part of parts) {
+      if (part.trim() === '') continue;
+      let line: LogRecord;
+      try {
+        const parsed: unknown = JSON.parse(part);
+        line = typeof parsed === 'object' && parsed !== null ? (parsed as LogRecord) : { raw: part };
+      } catch {
+        line = { raw: part };
+      }
+      lines.push(line);
+      for (const waiter of waiters) {
+        if (waiter.match(line)) {
+          waiters.delete(waiter);
+          waiter.resolve(line);
+        }
+      }
+    }
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const running = (): boolean => child.exitCode === null && child.signalCode === null;
+  const tail = (): string => text.trim().split('\n').slice(-3).join(' | ');
+
+  const waitForLine = (match: (line: LogRecord) => boolean, timeoutMs = 10_000): Promise<LogRecord> => {
+    const seen = lines.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<LogRecord>((resolve, reject) => {
+      const waiter = {
+        match,
+        resolve: (line: LogRecord) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`${name}: no matching log line within ${timeoutMs} ms (last: ${tail()})`));
+      }, timeoutMs);
+      waiters.add(waiter);
+      void exited.then(({ code, signal }) => {
+        if (!waiters.delete(waiter)) return;
+        clearTimeout(timer);
+        reject(new Error(`${name} exited (${code ?? signal}) while a test waited for a log line: ${tail()}`));
+      });
+    });
+  };
+
+  return {
+    name,
+    child,
+    pid: child.pid!,
+    lines,
+    stderr: () => text,
+    waitForLine,
+    exited,
+    running,
+    signal(signal) {
+      if (running()) child.kill(signal);
+    },
+    async stop(signal = 'SIGKILL') {
+      if (running()) child.kill(signal);
+      await exited;
+    },
+    async memory() {
+      if (!running()) throw new Error(`${name} is not running: ${tail()}`);
+      const before = lines.length;
+      child.kill('SIGUSR2');
+      const line = await waitForLine((l) => 'memprobe' in l && lines.indexOf(l) >= before, 10_000);
+      return line['memprobe'] as MemorySample;
+    },
+    rssBytes() {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+      return kb === undefined ? 0 : Number(kb) * 1024;
+    },
+  };
+}
+
+/** The port part of `host:port`, `host#port` or `host:port/path` as the daemons log their addresses. */
+export function portOf(address: unknown): number {
+  const text = String(Array.isArray(address) ? address[0] : address);
+  const match = /[:#](\d+)(?:\/.*)?$/.exec(text);
+  if (!match) throw new Error(`no port in ${text}`);
+  return Number(match[1]);
+}
+
+/** Fails with the daemon's last lines if it is not running any more: "no crash" checks. */
+export function assertRunning(daemon: Daemon): void {
+  if (!daemon.running()) {
+    throw new Error(`${daemon.name} is not running: ${daemon.stderr().trim().split('\n').slice(-5).join('\n')}`);
+  }
+}
+
+/** Waits until a daemon's HTTP endpoint answers `path` with `status`. */
+export async function waitForHttp(port: number, path: string, status: number, timeoutMs = 10_000): Promise<void> {
+  await waitUntil(
+    `HTTP ${status} from 127.0.0.1:${port}${path}`,
+    async () => (await fetch(`http://127.0.0.1:${port}${path}`)).status === status,
+    { timeoutMs, intervalMs: 50 },
+  );
+}

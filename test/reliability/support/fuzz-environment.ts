@@ -1,0 +1,58 @@
+import { startApiServer, type ApiServerHandle } from '@kube-dns/apiserver-sim';
+import { waitUntil } from '../../helpers/index.js';
+import { seedSmallCluster } from './fixture.js';
+import { startCacheDaemon, startKubeDns, writeKubeconfig, type CacheDaemon, type KubeDnsDaemon } from './launch.js';
+import { startStubUpstream, type StubUpstream } from './stub-upstream.js';
+
+/** The Pod's two DNS servers as the fuzz campaigns hit them: the cache in front of kube-dns, a stub upstream. */
+export interface FuzzEnvironment {
+  sim: ApiServerHandle;
+  upstream: StubUpstream;
+  kubeDns: KubeDnsDaemon;
+  cache: CacheDaemon;
+  close(): Promise<void>;
+}
+
+/**
+ * Old-space limits for the fuzzed daemons: their live heap is ~40 MB (kube-dns, with the Kubernetes client)
+ * and ~10 MB (the cache); a leak of a few hundred octets per message turns into an out-of-memory crash
+ * well within a campaign.
+ */
+export const KUBE_DNS_OLD_SPACE_MB = 128;
+export const CACHE_OLD_SPACE_MB = 64;
+
+export async function startFuzzEnvironment(): Promise<FuzzEnvironment> {
+  const sim = await startApiServer({ tokens: ['fuzz-token'] });
+  seedSmallCluster(sim);
+  const upstream = await startStubUpstream();
+  const kubeconfig = await writeKubeconfig(sim, { token: 'fuzz-token' });
+  const kubeDns = await startKubeDns([`--kubecfg-file=${kubeconfig}`, `--nameservers=127.0.0.1:${upstream.port}`], {
+    maxOldSpaceMb: KUBE_DNS_OLD_SPACE_MB,
+  });
+  await waitUntil('kube-dns ready', async () => (await kubeDns.readiness()) === 200, { timeoutMs: 15_000 });
+  const kd = `127.0.0.1#${kubeDns.dns.port}`;
+  // The manifest's arguments, with the stub upstream as the default server.
+  const cache = await startCacheDaemon(
+    [
+      '--cache-size=1000',
+      '--no-negcache',
+      '--dns-loop-detect',
+      `--server=/cluster.local/${kd}`,
+      `--server=/in-addr.arpa/${kd}`,
+      `--server=/ip6.arpa/${kd}`,
+      `--server=127.0.0.1#${upstream.port}`,
+    ],
+    { maxOldSpaceMb: CACHE_OLD_SPACE_MB },
+  );
+  return {
+    sim,
+    upstream,
+    kubeDns,
+    cache,
+    async close() {
+      await Promise.all([kubeDns.stop(), cache.stop()]);
+      await upstream.close();
+      await sim.close();
+    },
+  };
+}

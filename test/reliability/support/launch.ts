@@ -1,0 +1,154 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ApiServerHandle, KubeconfigAuth } from '@kube-dns/apiserver-sim';
+import type { UpstreamServer } from '@kube-dns/daemon-kit';
+import { portOf, spawnDaemon, type Daemon, type SpawnOptions } from './daemon.js';
+
+export interface KubeDnsDaemon extends Daemon {
+  readonly dns: UpstreamServer;
+  readonly healthzPort: number;
+  readonly metricsPort: number;
+  /** GET /readiness status. */
+  readiness(): Promise<number>;
+  /** The Prometheus exposition text. */
+  metrics(): Promise<string>;
+}
+
+/** A fresh temporary folder. */
+export function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `reliability-${prefix}-`));
+}
+
+/** The simulator's kubeconfig in a temporary file (mode 0600). */
+export async function writeKubeconfig(sim: ApiServerHandle, auth: KubeconfigAuth = {}): Promise<string> {
+  const path = join(await tempDir('kubeconfig'), 'kubeconfig');
+  await sim.writeKubeconfig(path, auth);
+  return path;
+}
+
+/**
+ * The real kube-dns bin on 127.0.0.1 with free ports (DNS, /readiness, metrics), debug-free JSON logs.
+ * `args` come after the defaults, so a test may override any of them.
+ */
+export async function startKubeDns(args: string[], options: SpawnOptions = {}): Promise<KubeDnsDaemon> {
+  const daemon = spawnDaemon(
+    'kube-dns',
+    [
+      '--dns-bind-address=127.0.0.1',
+      '--dns-port=0',
+      '--healthz-bind-address=127.0.0.1',
+      '--healthz-port=0',
+      '--log-format=json',
+      ...args,
+    ],
+    { ...options, env: { PROMETHEUS_PORT: '0', ...options.env } },
+  );
+  let listening;
+  try {
+    listening = await daemon.waitForLine((line) => line.message === 'listening', 15_000);
+  } catch (error) {
+    daemon.signal('SIGKILL');
+    throw error;
+  }
+  const healthzPort = portOf(listening['healthz']);
+  const metricsPort = portOf(listening['metrics']);
+  return Object.assign(daemon, {
+    dns: { host: '127.0.0.1', port: portOf(listening['dns']) },
+    healthzPort,
+    metricsPort,
+    readiness: async () => (await fetch(`http://127.0.0.1:${healthzPort}/readiness`)).status,
+    metrics: async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
+  });
+}
+
+export interface CacheDaemon extends Daemon {
+  readonly dns: UpstreamServer;
+  readonly metricsPort: number | null;
+}
+
+/**
+ * The real dnsmasq-cache bin on 127.0.0.1 (`--port=0` unless `args` name one), no hosts file, no resolv file,
+ * short upstream timeouts; `args` come last.
+ */
+export async function startCacheDaemon(args: string[], options: SpawnOptions = {}): Promise<CacheDaemon> {
+  const daemon = spawnDaemon(
+    'dnsmasq-cache',
+    [
+      '-k',
+      '--port=0',
+      '--listen-address=127.0.0.1',
+      '--bind-interfaces',
+      '--no-hosts',
+      '--no-resolv',
+      '--log-facility=-',
+      '--upstream-timeout=500ms',
+      '--forward-deadline=1500ms',
+      '--shutdown-grace=0',
+      ...args,
+    ],
+    options,
+  );
+  let started;
+  try {
+    started = await daemon.waitForLine((line) => String(line.message).startsWith('started, version'), 15_000);
+  } catch (error) {
+    daemon.signal('SIGKILL');
+    throw error;
+  }
+  const metricsPort = started['metricsPort'];
+  return Object.assign(daemon, {
+    dns: { host: '127.0.0.1', port: portOf(started['listen']) },
+    metricsPort: typeof metricsPort === 'number' ? metricsPort : null,
+  });
+}
+
+export interface SidecarDaemon extends Daemon {
+  readonly httpPort: number;
+  /** GET /healthcheck/<label>: status and the JSON body. */
+  health(label: string): Promise<{ status: number; body: { IsOk?: boolean; Err?: string } }>;
+}
+
+/** The real sidecar bin, HTTP on 127.0.0.1 with a free port. */
+export async function startSidecar(args: string[], options: SpawnOptions = {}): Promise<SidecarDaemon> {
+  const daemon = spawnDaemon(
+    'sidecar',
+    ['--prometheus-addr=127.0.0.1', '--prometheus-port=0', '--log-format=json', ...args],
+    options,
+  );
+  let started;
+  try {
+    started = await daemon.waitForLine((line) => line.message === 'sidecar started', 15_000);
+  } catch (error) {
+    daemon.signal('SIGKILL');
+    throw error;
+  }
+  const httpPort = Number(started['port']);
+  return Object.assign(daemon, {
+    httpPort,
+    async health(label: string) {
+      const response = await fetch(`http://127.0.0.1:${httpPort}/healthcheck/${label}`);
+      return { status: response.status, body: (await response.json()) as { IsOk?: boolean; Err?: string } };
+    },
+  });
+}
+
+/** Writes a kube-dns ConfigMap folder (one file per key, as the kubelet mounts it). */
+export async function writeConfigDir(dir: string, data: Record<string, string>): Promise<void> {
+  for (const [key, value] of Object.entries(data)) await writeFile(join(dir, key), value);
+}
+
+/** The value of one series in a Prometheus exposition (sum over series matching `labels`; 0 when absent). */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || !line.startsWith(name)) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (\S+)/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const seriesLabels = Object.fromEntries(
+      [...(match[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
+    );
+    if (Object.entries(labels).every(([k, v]) => seriesLabels[k] === v)) total += Number(match[4]);
+  }
+  return total;
+}
