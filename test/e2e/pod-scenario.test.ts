@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { loadPodContainers, withFlag, type PodContainer } from '@kube-dns/local-pod';
 import {
   createNetnsLab,
-  missingNetns,
+  missingNetnsLab,
   missingTool,
   waitUntil,
   type LabProcess,
@@ -39,7 +39,7 @@ const POD_RESOLV_CONF = [
   '',
 ].join('\n');
 
-const skip = missingNetns() || missingTool('nslookup', 'dig', 'getent');
+const skip = missingTool('nslookup', 'dig', 'getent') || missingNetnsLab();
 
 /** The Deployment's containers with exactly their args, but for what a node provides differently here. */
 function nodeArgs(container: PodContainer, kubeconfig: string, configDir: string): string[] {

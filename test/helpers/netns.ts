@@ -1,8 +1,9 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { missingNetns } from './tools.js';
 
 /**
  * Network namespaces for end-to-end tests (root and `ip netns` needed: skip with `missingNetns()` first).
@@ -11,6 +12,41 @@ import { createInterface } from 'node:readline';
  * is gone) are removed when the next lab is made.
  */
 export const LAB_PREFIX = 'kdnstest-';
+
+/**
+ * For `test(name, { skip: missingNetnsLab() }, …)`: `missingNetns()`, and then whether this machine really lets
+ * us make a namespace with a veth pair (a container without CAP_SYS_ADMIN lists namespaces but cannot add one).
+ * False when it works, else the one line saying why not.
+ */
+export function missingNetnsLab(): string | false {
+  const missing = missingNetns();
+  if (missing) return missing;
+  const name = `${LAB_PREFIX}${process.pid}-probe`;
+  const run = (...args: string[]) => spawnSync('ip', args, { encoding: 'utf8' });
+  try {
+    const added = run('netns', 'add', name);
+    if (added.status !== 0) return `needs ip netns add: ${added.stderr.trim() || 'failed'}`;
+    const veth = run(
+      'link',
+      'add',
+      'name',
+      'kdnsprobe0',
+      'netns',
+      name,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'kdnsprobe1',
+      'netns',
+      name,
+    );
+    if (veth.status !== 0) return `needs veth pairs in network namespaces: ${veth.stderr.trim() || 'failed'}`;
+    return false;
+  } finally {
+    run('netns', 'delete', name);
+  }
+}
 
 export interface RunResult {
   code: number;

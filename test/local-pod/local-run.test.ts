@@ -62,7 +62,6 @@ test('npm start: the Pod on the simulator answers every example, follows edits, 
     `--state-dir=${state}`,
     `--upstream=${upstream.host}:${upstream.port}`,
     '--status-interval=200ms',
-    '--shutdown-grace=200ms',
   ]);
   try {
     const ready = await launcher.waitForLine(
