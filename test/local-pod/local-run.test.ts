@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -238,4 +239,27 @@ test('a bad flag or a missing kubeconfig: one line naming it, non-zero exit, not
   const missing = startLauncher(['--kubeconfig=/nonexistent/kubeconfig', '--any-ports']);
   assert.deepEqual(await missing.exited, { code: 1, signal: null });
   assert.deepEqual(missing.lines, ['stderr: local-pod: --kubeconfig: /nonexistent/kubeconfig does not exist']);
+});
+
+test('a port already taken: the process says so, the launcher adds a hint, stops the rest and exits 1', async () => {
+  // Hold a UDP port and move the Pod's ports so that kube-dns's DNS port (10053) lands on it.
+  const held = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => held.bind(0, '127.0.0.1', resolve));
+  const port = held.address().port;
+  const state = mkdtempSync(join(tmpdir(), 'local-pod-taken-'));
+  const launcher = startLauncher([`--port-offset=${port - 10053}`, '--high-ports', `--state-dir=${state}`]);
+  try {
+    assert.deepEqual(await launcher.exited, { code: 1, signal: null });
+    assert.ok(
+      launcher.lines.some((line) => /exited unexpectedly/.test(line)),
+      launcher.lines.join('\n'),
+    );
+    assert.ok(launcher.lines.some((line) => line.includes('a port is taken: stop what uses it')));
+    assert.ok(launcher.lines.some((line) => /local-pod\s+\| stopped after a failure$/.test(line)));
+    for (const pid of launcher.pids().values()) assert.equal(isAlive(pid), false, `pid ${pid} is gone`);
+  } finally {
+    launcher.killAll();
+    held.close();
+    rmSync(state, { recursive: true, force: true });
+  }
 });

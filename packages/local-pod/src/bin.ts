@@ -45,6 +45,9 @@ const onSignal = (signal: NodeJS.Signals): void => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+// The terminal went away: stop as for Ctrl-C, and never die of writing to it.
+process.on('SIGHUP', onSignal);
+process.stdout.on('error', () => undefined);
 
 try {
   handle = await main(config, { output });

@@ -45,6 +45,9 @@ function fail(message: string): never {
   throw new StartupError(COMPONENT, message);
 }
 
+/** Exit 0, or ended by our SIGTERM before its handler was installed (a stop early in its startup). */
+const stoppedCleanly = (exit: ProcessExit): boolean => exit.code === 0 || exit.signal === 'SIGTERM';
+
 /** Waits for a process to end, SIGKILLing it after `timeoutMs`. */
 async function ended(process: SupervisedProcess, timeoutMs: number, output: Output): Promise<ProcessExit> {
   const timeout = new AbortController();
@@ -190,13 +193,13 @@ export async function main(config: LocalPodConfig, deps: MainDeps): Promise<Loca
       let clean = !failed;
       podProcesses.forEach((p, i) => {
         const exit = exits[i]!;
-        if (exit.code !== 0) clean = false;
+        if (!stoppedCleanly(exit)) clean = false;
         say(`${p.name} stopped (${describeExit(exit)})`);
       });
       if (apiserver) {
         apiserver.process.signal('SIGTERM');
         const exit = await ended(apiserver.process, config.stopTimeoutMs, output);
-        if (exit.code !== 0 && !failed) clean = false;
+        if (!stoppedCleanly(exit)) clean = false;
         say(`apiserver-sim stopped (${describeExit(exit)})`);
       }
       const code = clean ? 0 : 1;
@@ -212,6 +215,9 @@ export async function main(config: LocalPodConfig, deps: MainDeps): Promise<Loca
       if (stopping) return;
       failed = true;
       say(`${child.name} exited unexpectedly (${describeExit(exit)})`, 'error');
+      if (child.recentLines().some((line) => /EADDRINUSE|address (already )?in use/i.test(line))) {
+        say('a port is taken: stop what uses it, or try --port-offset=20000 or --any-ports', 'error');
+      }
       void stop(`${child.name} ended`);
     });
   }

@@ -17,8 +17,12 @@ export interface SupervisedProcess {
   /** Resolves when the process has ended and its output has been relayed. */
   readonly exited: Promise<ProcessExit>;
   readonly running: boolean;
+  /** The last lines it printed (startup errors, for hints). */
+  recentLines(): readonly string[];
   signal(signal: NodeJS.Signals): void;
 }
+
+const RECENT_LINES = 20;
 
 export interface ProcessSpec {
   name: string;
@@ -72,8 +76,11 @@ export function startSupervisedProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let running = true;
+  const recent: string[] = [];
   const relay = (line: string): void => {
     if (line.trim() === '') return;
+    recent.push(line);
+    if (recent.length > RECENT_LINES) recent.shift();
     const rendered = renderLogLine(line, spec.name);
     output.line(spec.name, rendered.text, rendered.level);
   };
@@ -103,6 +110,7 @@ export function startSupervisedProcess(
     get running() {
       return running;
     },
+    recentLines: () => [...recent],
     signal(signal) {
       if (!running || child.pid === undefined) return;
       try {
