@@ -96,6 +96,7 @@ describe('dnsmasq-cache command line', () => {
     ],
     ['--log-facility=DAEMON (syslog) → stderr', ['--log-facility=DAEMON'], (c) => c.logTarget, { kind: 'stderr' }],
     ['-q', ['-q'], (c) => c.logQueries, true],
+    ['-q twice is fine (as dnsmasq)', ['-q', '-q'], (c) => c.logQueries, true],
     ['--log-queries=extra', ['--log-queries=extra'], (c) => c.logQueries, true],
     ['-z', ['-z'], (c) => c.bindInterfaces, true],
     ['-x', ['-x', '/run/dnsmasq.pid'], (c) => c.pidFile, '/run/dnsmasq.pid'],
@@ -176,6 +177,8 @@ describe('dnsmasq-cache command line', () => {
     [['--server=/*.example/1.2.3.4'], /wildcard \(\*\) domains are not supported/],
     [['--listen-address=localhost'], /^dnsmasq-cache: --listen-address: "localhost" is not an IP address$/],
     [['junk'], /^dnsmasq-cache: unexpected argument "junk"$/],
+    [['--cache-size=1', '-c', '2'], /^dnsmasq-cache: illegal repeated flag --cache-size$/],
+    [['--port', '1', '--port=2'], /^dnsmasq-cache: illegal repeated flag --port$/],
     [['--conf-file=/nonexistent/dnsmasq.conf'], /^dnsmasq-cache: --conf-file=\/nonexistent\/dnsmasq.conf: ENOENT$/],
   ];
   for (const [argv, pattern] of errors) {

@@ -115,6 +115,7 @@ function normaliseArguments(argv: readonly string[], program: Command): string[]
   const longs = longOptionTable(program);
   const shorts = shortOptionTable(program);
   const out: string[] = [];
+  rejectRepeats(argv, program, longs);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') fail(`unexpected argument "--"`);
@@ -154,6 +155,33 @@ function normaliseArguments(argv: readonly string[], program: Command): string[]
     fail(`unexpected argument "${arg}"`);
   }
   return out;
+}
+
+/** Options that may be given more than once (they add up); dnsmasq rejects repeats of the other value options. */
+const REPEATABLE = new Set(['listen-address', 'server', 'local', 'resolv-file', 'addn-hosts', 'conf-file']);
+
+/** dnsmasq's "illegal repeated flag": a single-valued option given twice in one place. */
+function rejectRepeats(argv: readonly string[], program: Command, longs: Map<string, 0 | 1 | 2>): void {
+  const byShort = new Map<string, string>();
+  for (const option of program.options) {
+    if (option.short && option.long) byShort.set(option.short.slice(1), option.long.slice(2));
+  }
+  const seen = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    let name: string | undefined;
+    if (arg.startsWith('--')) {
+      const written = arg.slice(2).split('=')[0]!;
+      name = longs.has(written) ? written : undefined;
+      if (name !== undefined && longs.get(name) === 1 && !arg.includes('=')) i++;
+    } else if (arg.startsWith('-') && arg.length > 1) {
+      name = byShort.get(arg[1]!);
+      if (name !== undefined && longs.get(name) === 1 && arg.length === 2) i++;
+    }
+    if (name === undefined || longs.get(name) !== 1 || REPEATABLE.has(name)) continue;
+    if (seen.has(name)) fail(`illegal repeated flag --${name}`);
+    seen.add(name);
+  }
 }
 
 function resolveLongName(written: string, longs: Map<string, 0 | 1 | 2>): string {
