@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import {
+  answersChaos,
   freeDnsPort,
   queryDns,
   rr,
-  startDnsmasqLike,
   startFakeUpstream,
   waitUntil,
   type FakeUpstream,
@@ -40,15 +41,35 @@ describe('dnsmasq-cache bin', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dnsmasq-cache-bin-'));
     const pidFile = join(dir, 'dnsmasq.pid');
     const port = await freeDnsPort();
-    const child = await startDnsmasqLike(bin, port, [
-      ...MANIFEST,
-      '--no-resolv',
-      '--no-hosts',
-      `--server=${upstream.label}`,
-      '-q',
-      `--pid-file=${pidFile}`,
-      '--shutdown-grace=0',
-    ]);
+    // The manifest's arguments exactly as they are, then what this test needs (the helper would add its own
+    // --log-facility, which dnsmasq and we reject as a repeated flag).
+    const process = spawn(
+      bin,
+      [
+        ...MANIFEST,
+        `--port=${port}`,
+        '--listen-address=127.0.0.1',
+        '--no-resolv',
+        '--no-hosts',
+        `--server=${upstream.label}`,
+        '-q',
+        `--pid-file=${pidFile}`,
+        '--shutdown-grace=0',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    process.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = once(process, 'exit');
+    const child = {
+      child: process,
+      output: () => stderr,
+      kill: async () => {
+        if (process.exitCode === null && process.signalCode === null) process.kill('SIGKILL');
+        await exited;
+      },
+    };
+    await waitUntil('dnsmasq-cache to answer', () => answersChaos(port));
     try {
       const server = { host: '127.0.0.1', port };
       assert.deepEqual((await queryDns(server, 'www.example.com', 'A')).packet.answers!.length, 1);

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { rr, startFakeUpstream, type FakeReply, type FakeUpstream, type ReceivedQuery } from '../helpers/index.js';
+import {
+  encodeReply,
+  rr,
+  startFakeUpstream,
+  type FakeReply,
+  type FakeUpstream,
+  type ReceivedQuery,
+} from '../helpers/index.js';
 import { answerData, startCache } from './support.js';
 
 const answerA =
@@ -219,6 +226,22 @@ describe('dnsmasq-cache forwarding', () => {
       assert.deepEqual(answerData(await cache.query('victim.test', 'A')), ['10.5.0.1'], 'cached the genuine one');
       await cache.query('x.victim.test', 'A');
       assert.equal(upstream.queriesFor('x.victim.test').length, 1, 'the forged question was not cached');
+    } finally {
+      await cache.close();
+    }
+  });
+
+  test('a malformed upstream answer (right ID and question, broken records) is SERVFAIL, not cached', async () => {
+    const upstream = await start((q) => {
+      const good = { answers: [rr(q.name, 'A', '10.5.5.5', 100)] };
+      return q.name === 'broken.test' ? { raw: Buffer.concat([encodeReply(q, good).subarray(0, -3)]) } : good;
+    });
+    const cache = await startCache(['--no-hosts', '--no-resolv', `--server=${upstream.label}`]);
+    try {
+      assert.equal((await cache.query('broken.test', 'A')).rcode, 'SERVFAIL');
+      assert.equal((await cache.query('broken.test', 'A')).rcode, 'SERVFAIL');
+      assert.equal(upstream.queriesFor('broken.test').length, 2);
+      assert.deepEqual(answerData(await cache.query('fine.test', 'A')), ['10.5.5.5']);
     } finally {
       await cache.close();
     }

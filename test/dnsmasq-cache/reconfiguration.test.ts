@@ -145,6 +145,42 @@ describe('dnsmasq-cache live reconfiguration', () => {
     }
   });
 
+  test('a stub server host name that does not resolve: local NXDOMAIN meanwhile, retried until it does', async () => {
+    let known = false;
+    const cluster = await startFakeUpstream((q) => ({
+      answers:
+        known && q.name === 'ns.late.svc.cluster.local' && q.type === 'A' ? [rr(q.name, 'A', '127.0.0.1', 30)] : [],
+    }));
+    servers.push(cluster);
+    const dir = mkdtempSync(join(tmpdir(), 'dnsmasq-cache-late-'));
+    const configDir = join(dir, 'config');
+    mkdirAndWrite(configDir, 'stubDomains', JSON.stringify({ 'late.example': ['ns.late.svc.cluster.local'] }));
+    const log = captureLog('info');
+    const cache = await startCache(
+      [
+        '--no-hosts',
+        '--no-resolv',
+        `--server=/cluster.local/${cluster.label}`,
+        `--server=${oldDefault.label}`,
+        `--config-dir=${configDir}`,
+        '--config-period=100ms',
+      ],
+      { logger: log.logger },
+    );
+    try {
+      assert.equal(log.matching('could not resolve stub domain server ns.late.svc.cluster.local').length, 1);
+      assert.equal((await cache.query('www.late.example', 'A')).rcode, 'NXDOMAIN', 'not leaked to the defaults');
+      known = true;
+      await waitUntil('resolved on a retry', () =>
+        cache.handle.server.routes
+          .route('www.late.example')
+          .servers.some((s) => s.host === '127.0.0.1' && s.port === 53),
+      );
+    } finally {
+      await cache.close();
+    }
+  });
+
   test('ConfigMap upstreamNameservers replace the resolv file’s servers, as the nanny’s --no-resolv', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dnsmasq-cache-upstreams-'));
     const resolv = join(dir, 'resolv.conf');

@@ -42,7 +42,10 @@ export async function startCache(args: string[], deps: MainDeps & { logger?: Log
     '--upstream-timeout=300ms',
     '--forward-deadline=1500ms',
   ];
-  const config = parseCommandLine([...defaults, ...args]);
+  // The test's own values replace these defaults (a single-valued flag given twice is an error, as in dnsmasq).
+  const flagOf = (arg: string): string => arg.split('=')[0]!;
+  const given = new Set(args.map(flagOf));
+  const config = parseCommandLine([...defaults.filter((arg) => !given.has(flagOf(arg))), ...args]);
   const handle = await main(config, { logger: silentLogger, resolvPollMs: 50, tcpIdleTimeoutMs: 2000, ...deps });
   const server = { host: '127.0.0.1', port: handle.ports.dns };
   const chaos = async (name: string, options: QueryOptions = {}): Promise<string[]> => {
