@@ -62,9 +62,20 @@ export function probeQuery(uid: string): Buffer {
 
 function sendProbe(server: UpstreamServer, query: Buffer): void {
   const socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
-  socket.on('error', () => socket.close());
-  socket.send(query, server.port, server.host, () => {
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    socket.close();
+  };
+  // An unreachable server is no loop: the error only ends the probe.
+  socket.on('error', close);
+  socket.send(query, server.port, server.host, (error) => {
+    if (error) {
+      close();
+      return;
+    }
     // The answer does not matter; give a looping path time to bring the query back, then let go of the port.
-    setTimeout(() => socket.close(), 2000).unref();
+    setTimeout(close, 2000).unref();
   });
 }
