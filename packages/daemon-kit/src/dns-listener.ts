@@ -148,7 +148,10 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
       let out = response;
       let truncated = false;
       if (out.length > request.maxSize) {
-        out = request.transport === 'udp' ? truncateResponse(out, request.maxSize) : serverFailure(request);
+        // UDP: to the client's size. TCP: a message cannot exceed 65535 octets, so an answer too big for that
+        // (a headless service with thousands of endpoints) keeps the whole records that fit, with TC set,
+        // rather than turning into SERVFAIL and leaving the name unresolvable.
+        out = truncateResponse(out, request.maxSize);
         truncated = true;
       }
       observer?.onResponse?.(request, out, (performance.now() - started) / 1000, truncated);
