@@ -2,6 +2,7 @@ import {
   CoreV1Api,
   DiscoveryV1Api,
   Observable,
+  ResponseContext,
   type ConfigurationOptions,
   type KubeConfig,
   type ObservableMiddleware,
@@ -21,34 +22,72 @@ export interface ApiLists {
   configMap: (namespace: string, name: string, signal: AbortSignal) => Promise<ListResult>;
 }
 
-function withSignal(signal: AbortSignal): ConfigurationOptions {
+/** What the generated client is given to deserialize instead of the real body. */
+const EMPTY_LIST = '{"metadata":{},"items":[]}';
+
+/**
+ * Per-call options for one list: the abort signal, and the body taken as raw JSON. The generated client
+ * would deserialize it into its typed models, which throws on a single field of the wrong JSON type
+ * ("data is not iterable"): one malformed object from the apiserver would fail the whole list, every
+ * time, and the kind would never sync. kube-dns converts objects itself (objects.ts) and skips what it
+ * cannot use, so the client is handed an empty list and the raw items are returned instead. Error
+ * statuses pass through untouched, so failures surface as the client's usual exceptions.
+ */
+function rawListCall(signal: AbortSignal): { options: ConfigurationOptions; result(): ListResult } {
+  let body: unknown = null;
   // The object API passes per-call options straight to the observable API: observable middleware.
   const middleware: ObservableMiddleware = {
     pre: (context) => {
       context.setSignal(signal);
       return new Observable(Promise.resolve(context));
     },
-    post: (context) => new Observable(Promise.resolve(context)),
+    post: (context) =>
+      new Observable(
+        (async () => {
+          if (context.httpStatusCode < 200 || context.httpStatusCode > 299) return context;
+          body = JSON.parse(await context.body.text()) as unknown;
+          return new ResponseContext(context.httpStatusCode, context.headers, {
+            text: () => Promise.resolve(EMPTY_LIST),
+            binary: () => Promise.resolve(Buffer.from(EMPTY_LIST)),
+          });
+        })(),
+      ),
   };
-  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
+  return {
+    options: { middleware: [middleware], middlewareMergeStrategy: 'append' },
+    result() {
+      const list = (typeof body === 'object' && body !== null ? body : {}) as {
+        items?: unknown;
+        metadata?: { resourceVersion?: unknown };
+      };
+      const items = Array.isArray(list.items)
+        ? list.items.filter((item): item is object => typeof item === 'object' && item !== null)
+        : [];
+      const resourceVersion = list.metadata?.resourceVersion;
+      return { items, resourceVersion: typeof resourceVersion === 'string' ? resourceVersion : '' };
+    },
+  };
 }
 
-function result(list: { items: object[]; metadata?: { resourceVersion?: string } }): ListResult {
-  return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+async function listRaw(
+  signal: AbortSignal,
+  call: (options: ConfigurationOptions) => Promise<unknown>,
+): Promise<ListResult> {
+  const raw = rawListCall(signal);
+  await call(raw.options);
+  return raw.result();
 }
 
 export function createApiLists(kc: KubeConfig): ApiLists {
   const core = kc.makeApiClient(CoreV1Api);
   const discovery = kc.makeApiClient(DiscoveryV1Api);
   return {
-    services: async (signal) => result(await core.listServiceForAllNamespaces({}, withSignal(signal))),
-    endpointSlices: async (signal) => result(await discovery.listEndpointSliceForAllNamespaces({}, withSignal(signal))),
-    endpoints: async (signal) => result(await core.listEndpointsForAllNamespaces({}, withSignal(signal))),
-    namespaces: async (signal) => result(await core.listNamespace({}, withSignal(signal))),
-    pods: async (signal) => result(await core.listPodForAllNamespaces({}, withSignal(signal))),
-    configMap: async (namespace, name, signal) =>
-      result(
-        await core.listNamespacedConfigMap({ namespace, fieldSelector: `metadata.name=${name}` }, withSignal(signal)),
-      ),
+    services: (signal) => listRaw(signal, (o) => core.listServiceForAllNamespaces({}, o)),
+    endpointSlices: (signal) => listRaw(signal, (o) => discovery.listEndpointSliceForAllNamespaces({}, o)),
+    endpoints: (signal) => listRaw(signal, (o) => core.listEndpointsForAllNamespaces({}, o)),
+    namespaces: (signal) => listRaw(signal, (o) => core.listNamespace({}, o)),
+    pods: (signal) => listRaw(signal, (o) => core.listPodForAllNamespaces({}, o)),
+    configMap: (namespace, name, signal) =>
+      listRaw(signal, (o) => core.listNamespacedConfigMap({ namespace, fieldSelector: `metadata.name=${name}` }, o)),
   };
 }

@@ -167,7 +167,9 @@ export function startClusterWatch(options: ClusterWatchOptions): ClusterWatch {
       if (reported.get(key) === text) return;
       reported.set(key, text);
       metrics.invalidObjects.inc({ kind: binding.kind });
-      kindLog.warn('skipped what cannot be served', { object: key, problems: text });
+      // Clipped: names come from the apiserver, and one with a megabyte of characters must not become a
+      // megabyte log line.
+      kindLog.warn('skipped what cannot be served', { object: clip(key), problems: clip(text) });
     };
     const removeKey = (key: string, object: SlimObject<Ingested<unknown>>): void => {
       reported.delete(key);
@@ -191,7 +193,9 @@ export function startClusterWatch(options: ClusterWatchOptions): ClusterWatch {
           const { record, problems, triggerTime } = object.slim;
           report(key, problems);
           if (record === null) {
-            removeKey(key, object);
+            // Still invalid: out of the store, but its report stands (a re-list or an update that leaves it
+            // as broken as it was must not log it again).
+            if (inStore.delete(key)) binding.remove(object.metadata.namespace ?? '', object.metadata.name);
           } else {
             binding.upsert(record);
             inStore.add(key);
@@ -227,4 +231,10 @@ export function startClusterWatch(options: ClusterWatchOptions): ClusterWatch {
       await Promise.all(informers.map((informer) => informer.stop()));
     },
   };
+}
+
+const LOGGED_TEXT_MAX = 300;
+
+function clip(text: string): string {
+  return text.length > LOGGED_TEXT_MAX ? `${text.slice(0, LOGGED_TEXT_MAX)}… (${text.length} characters)` : text;
 }
