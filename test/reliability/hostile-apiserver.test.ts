@@ -284,3 +284,41 @@ describe(
     });
   },
 );
+
+test('names that would be longer than 255 octets (63-octet labels in a long zone) are left out, never sent malformed', async (t) => {
+  const api = await startHostileApiServer();
+  t.after(() => api.close());
+  const ns = 'n'.repeat(60);
+  const name = 's'.repeat(60);
+  const domain = `${'a'.repeat(50)}.${'b'.repeat(50)}`;
+  api.setItems('namespaces', [{ metadata: { name: ns } }]);
+  api.setItems('services', [svc(name, { clusterIP: 'None', ports: [{ name: 'p', port: 1, protocol: 'TCP' }] }, ns)]);
+  api.setItems('endpointslices', [
+    {
+      metadata: { name: 'x', namespace: ns, labels: { 'kubernetes.io/service-name': name } },
+      addressType: 'IPv4',
+      ports: [{ name: 'p', port: 1, protocol: 'TCP' }],
+      endpoints: [{ addresses: ['10.1.1.1'], hostname: 'h'.repeat(63) }, { addresses: ['10.1.1.2'] }],
+    },
+  ]);
+  const upstream = await startStubUpstream();
+  t.after(() => upstream.close());
+  const kubeDns = await startKubeDns([
+    `--kube-master-url=${api.url}`,
+    `--nameservers=127.0.0.1:${upstream.port}`,
+    `--domain=${domain}`,
+  ]);
+  t.after(() => kubeDns.stop());
+  await waitUntil('readiness 200', async () => (await kubeDns.readiness()) === 200, { timeoutMs: 20_000 });
+  const fqdn = `${name}.${ns}.svc.${domain}`;
+  const ask = (qname: string, type: RecordType): Promise<QueryResult> =>
+    queryDns(kubeDns.dns, qname, type, { tcp: true });
+  // The service name itself fits (227 octets): both addresses.
+  assert.deepEqual(answerData(await ask(fqdn, 'A')), ['A 10.1.1.1', 'A 10.1.1.2']);
+  // `hhh….sss….nnn….svc.<zone>` would be 292 octets: that endpoint gets no SRV target and no PTR; the other does.
+  const srv = await ask(`_p._tcp.${fqdn}`, 'SRV');
+  assert.deepEqual(answerData(srv), [`0 100 1 10-1-1-2.${fqdn}`]);
+  assert.deepEqual(answerData(await ask('2.1.1.10.in-addr.arpa', 'PTR')), [`PTR 10-1-1-2.${fqdn}`]);
+  assert.equal((await ask('1.1.1.10.in-addr.arpa', 'PTR')).rcode, 'NXDOMAIN', 'no name of ours: forwarded');
+  assertRunning(kubeDns);
+});

@@ -12,6 +12,12 @@ export const DNS_SCHEMA_VERSION = '1.1.0';
 export const DNS_VERSION_TTL = 28800;
 /** CNAMEs followed inside the zone before the chain is cut (CoreDNS `maxCnameChainLength` is 10). */
 export const MAX_CNAME_CHAIN = 8;
+/**
+ * The longest dotted name (no trailing dot) that fits the 255 octets of a wire name. Each label is at most
+ * 63 (ingest checks), but a 63-octet hostname, service and namespace in a long zone add up to more: such
+ * targets are left out rather than sent as names no resolver can decode.
+ */
+export const MAX_NAME_TEXT = 253;
 export const SOA_REFRESH = 7200;
 export const SOA_RETRY = 1800;
 export const SOA_EXPIRE = 86400;
@@ -225,6 +231,7 @@ class Resolver {
         for (let i = 0; i < subset.ips.length; i++) {
           const ip = subset.ips[i]!;
           const host = subset.hosts[i] ?? dashedIp(ip);
+          if (host.length + 1 + base.length > MAX_NAME_TEXT) continue;
           const list = hosts.get(host);
           if (list === undefined) hosts.set(host, [ip]);
           else if (!list.includes(ip)) list.push(ip);
@@ -413,7 +420,7 @@ function ptrTargets(slot: ServiceSlot, ip: string, zone: string): string[] {
       for (let i = 0; i < subset.ips.length; i++) {
         if (subset.ips[i] !== ip) continue;
         const target = `${subset.hosts[i] ?? dashedIp(ip)}.${base}`;
-        if (!out.includes(target)) out.push(target);
+        if (target.length <= MAX_NAME_TEXT && !out.includes(target)) out.push(target);
       }
     }
   }
