@@ -1,93 +1,137 @@
-import {
-  CoreV1Api,
-  DiscoveryV1Api,
-  Observable,
-  ResponseContext,
-  type ConfigurationOptions,
-  type KubeConfig,
-  type ObservableMiddleware,
-} from '@kubernetes/client-node';
-import type { ListResult } from './informer.js';
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { ListFn, ListResult } from './informer.js';
+import { ListStreamParser } from './list-stream.js';
 
 /**
- * The list calls of the kinds we watch, through client-node's generated API clients (auth, TLS and
- * client certificates come from the KubeConfig). Each call can be abandoned through its signal.
+ * The list calls of the kinds we watch. Each streams the response and turns every item into what the informer
+ * keeps (`map`) as soon as its bytes are in, so a re-list of 10k Services never holds the whole response, nor
+ * client-node's model objects (ObjectSerializer), in memory at once. Auth, TLS, client certificates and proxies
+ * come from the KubeConfig exactly as for the watches (applyToFetchOptions). Each call can be abandoned
+ * through its signal.
  */
 export interface ApiLists {
-  services: (signal: AbortSignal) => Promise<ListResult>;
-  endpointSlices: (signal: AbortSignal) => Promise<ListResult>;
-  endpoints: (signal: AbortSignal) => Promise<ListResult>;
-  namespaces: (signal: AbortSignal) => Promise<ListResult>;
-  pods: (signal: AbortSignal) => Promise<ListResult>;
-  configMap: (namespace: string, name: string, signal: AbortSignal) => Promise<ListResult>;
+  services: ListFn;
+  endpointSlices: ListFn;
+  endpoints: ListFn;
+  namespaces: ListFn;
+  pods: ListFn;
+  configMap: <T>(
+    namespace: string,
+    name: string,
+    signal: AbortSignal,
+    map: (item: Record<string, unknown>) => T,
+  ) => Promise<ListResult<T>>;
 }
 
-/** What the generated client is given to deserialize instead of the real body. */
-const EMPTY_LIST = '{"metadata":{},"items":[]}';
-
-/**
- * Per-call options for one list: the abort signal, and the body taken as raw JSON. The generated client
- * would deserialize it into its typed models, which throws on a single field of the wrong JSON type
- * ("data is not iterable"): one malformed object from the apiserver would fail the whole list, every
- * time, and the kind would never sync. kube-dns converts objects itself (objects.ts) and skips what it
- * cannot use, so the client is handed an empty list and the raw items are returned instead. Error
- * statuses pass through untouched, so failures surface as the client's usual exceptions.
- */
-function rawListCall(signal: AbortSignal): { options: ConfigurationOptions; result(): ListResult } {
-  let body: unknown = null;
-  // The object API passes per-call options straight to the observable API: observable middleware.
-  const middleware: ObservableMiddleware = {
-    pre: (context) => {
-      context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (context) =>
-      new Observable(
-        (async () => {
-          if (context.httpStatusCode < 200 || context.httpStatusCode > 299) return context;
-          body = JSON.parse(await context.body.text()) as unknown;
-          return new ResponseContext(context.httpStatusCode, context.headers, {
-            text: () => Promise.resolve(EMPTY_LIST),
-            binary: () => Promise.resolve(Buffer.from(EMPTY_LIST)),
-          });
-        })(),
-      ),
-  };
-  return {
-    options: { middleware: [middleware], middlewareMergeStrategy: 'append' },
-    result() {
-      const list = (typeof body === 'object' && body !== null ? body : {}) as {
-        items?: unknown;
-        metadata?: { resourceVersion?: unknown };
-      };
-      const items = Array.isArray(list.items)
-        ? list.items.filter((item): item is object => typeof item === 'object' && item !== null)
-        : [];
-      const resourceVersion = list.metadata?.resourceVersion;
-      return { items, resourceVersion: typeof resourceVersion === 'string' ? resourceVersion : '' };
-    },
-  };
-}
-
-async function listRaw(
-  signal: AbortSignal,
-  call: (options: ConfigurationOptions) => Promise<unknown>,
-): Promise<ListResult> {
-  const raw = rawListCall(signal);
-  await call(raw.options);
-  return raw.result();
+/** A list answered with another status than 200 (`statusCode`/`code` as client-node's errors carry it). */
+export class ApiListError extends Error {
+  readonly statusCode: number;
+  readonly code: number;
+  constructor(statusCode: number, message: string) {
+    super(message);
+    this.name = 'ApiListError';
+    this.statusCode = statusCode;
+    this.code = statusCode;
+  }
 }
 
 export function createApiLists(kc: KubeConfig): ApiLists {
-  const core = kc.makeApiClient(CoreV1Api);
-  const discovery = kc.makeApiClient(DiscoveryV1Api);
+  const list =
+    (path: string): ListFn =>
+    (signal, map) =>
+      streamList(kc, path, {}, signal, map);
   return {
-    services: (signal) => listRaw(signal, (o) => core.listServiceForAllNamespaces({}, o)),
-    endpointSlices: (signal) => listRaw(signal, (o) => discovery.listEndpointSliceForAllNamespaces({}, o)),
-    endpoints: (signal) => listRaw(signal, (o) => core.listEndpointsForAllNamespaces({}, o)),
-    namespaces: (signal) => listRaw(signal, (o) => core.listNamespace({}, o)),
-    pods: (signal) => listRaw(signal, (o) => core.listPodForAllNamespaces({}, o)),
-    configMap: (namespace, name, signal) =>
-      listRaw(signal, (o) => core.listNamespacedConfigMap({ namespace, fieldSelector: `metadata.name=${name}` }, o)),
+    services: list('/api/v1/services'),
+    endpointSlices: list('/apis/discovery.k8s.io/v1/endpointslices'),
+    endpoints: list('/api/v1/endpoints'),
+    namespaces: list('/api/v1/namespaces'),
+    pods: list('/api/v1/pods'),
+    configMap: (namespace, name, signal, map) =>
+      streamList(
+        kc,
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`,
+        { fieldSelector: `metadata.name=${name}` },
+        signal,
+        map,
+      ),
   };
+}
+
+/** Most of a Status body's message, for an error that says why. */
+async function errorText(body: Readable): Promise<string> {
+  let text = '';
+  for await (const chunk of body) {
+    if (text.length < 4096) text += (chunk as Buffer).toString('utf8');
+  }
+  try {
+    const status = JSON.parse(text) as { message?: unknown };
+    if (typeof status.message === 'string') return status.message;
+  } catch {
+    // Not a Status object: the raw text.
+  }
+  return text.slice(0, 200).trim();
+}
+
+/** GET `path` on the current cluster as a list, mapping each item as it streams in. */
+export async function streamList<T>(
+  kc: KubeConfig,
+  path: string,
+  query: Record<string, string>,
+  signal: AbortSignal,
+  map: (item: Record<string, unknown>) => T,
+): Promise<ListResult<T>> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('no current cluster in the kubeconfig');
+  const url = new URL(cluster.server + path);
+  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+  const init = await kc.applyToFetchOptions({});
+  const headers: Record<string, string> = {};
+  for (const [key, value] of init.headers as unknown as Iterable<[string, string]>) headers[key] = value;
+  headers['accept'] = 'application/json';
+  headers['accept-encoding'] = 'gzip';
+  signal.throwIfAborted();
+  const transport = url.protocol === 'https:' ? https : http;
+  const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const request = transport.request(url, {
+      method: 'GET',
+      headers,
+      agent: init.agent as http.Agent | undefined,
+      signal,
+    });
+    request.once('response', resolve);
+    request.once('error', reject);
+    request.end();
+  });
+  let body: Readable = response;
+  if (/\bgzip\b/i.test(response.headers['content-encoding'] ?? '')) {
+    const gunzip = createGunzip();
+    // pipe() does not pass errors on: a connection cut mid-body must fail the list, not end it.
+    response.once('error', (error) => gunzip.destroy(error));
+    response.once('aborted', () => gunzip.destroy(new Error('list response aborted')));
+    body = response.pipe(gunzip);
+  }
+  if (response.statusCode !== 200) {
+    const status = response.statusCode ?? 0;
+    const message = await errorText(body).catch(() => '');
+    throw new ApiListError(status, message || http.STATUS_CODES[status] || 'list failed');
+  }
+  const items: T[] = [];
+  // Items are raw JSON (objects.ts converts them and skips what it cannot use): one malformed object from
+  // the apiserver must not fail the whole list. Anything that is not even an object is not an item.
+  const parser = new ListStreamParser((item) => {
+    if (typeof item === 'object' && item !== null && !Array.isArray(item))
+      items.push(map(item as Record<string, unknown>));
+  });
+  try {
+    for await (const chunk of body) parser.push(chunk as Buffer);
+  } finally {
+    if (!response.complete) response.destroy();
+  }
+  const metadata = parser.end()['metadata'] as { resourceVersion?: unknown } | undefined;
+  const resourceVersion = typeof metadata?.resourceVersion === 'string' ? metadata.resourceVersion : '';
+  return { items, resourceVersion };
 }

@@ -4,7 +4,14 @@ import type { EndpointsApi, PodRecordsMode } from '../cli.js';
 import type { ClusterStateWriter, ServiceKind } from '../model.js';
 import type { WatchMetrics } from '../watch-metrics.js';
 import type { ApiLists } from './api-lists.js';
-import { createInformer, defaultWatchTiming, type Informer, type SlimObject, type WatchTiming } from './informer.js';
+import {
+  createInformer,
+  defaultWatchTiming,
+  type Informer,
+  type ListFn,
+  type ObjectIdentity,
+  type WatchTiming,
+} from './informer.js';
 import {
   lastChangeTriggerTime,
   toEndpointGroupFromEndpoints,
@@ -42,7 +49,7 @@ type Ingested<T> = Slim<T> & { triggerTime: number | null };
 interface KindBinding<T> {
   kind: string;
   path: string;
-  list: (signal: AbortSignal) => ReturnType<ApiLists['services']>;
+  list: ListFn;
   convert: (object: Record<string, unknown>) => Slim<T>;
   upsert: (record: T) => void;
   remove: (namespace: string, name: string) => void;
@@ -50,7 +57,7 @@ interface KindBinding<T> {
   observed?: (record: T | null, triggerTime: number | null) => void;
 }
 
-const keyOf = (object: SlimObject<unknown>): string => `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+const keyOf = (object: ObjectIdentity): string => `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
 
 /**
  * Watches Services, EndpointSlices (or Endpoints), Namespaces and, for verified pod records, Pods, and keeps
@@ -171,7 +178,7 @@ export function startClusterWatch(options: ClusterWatchOptions): ClusterWatch {
       // megabyte log line.
       kindLog.warn('skipped what cannot be served', { object: clip(key), problems: clip(text) });
     };
-    const removeKey = (key: string, object: SlimObject<Ingested<unknown>>): void => {
+    const removeKey = (key: string, object: ObjectIdentity): void => {
       reported.delete(key);
       if (!inStore.delete(key)) return;
       binding.remove(object.metadata.namespace ?? '', object.metadata.name);

@@ -47,7 +47,7 @@ export function startConfigMapWatch(options: ConfigMapWatchOptions): ConfigMapWa
     kubeConfig: options.kubeConfig,
     path: `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/configmaps`,
     fieldSelector: `metadata.name=${options.name}`,
-    list: (signal) => options.lists.configMap(options.namespace, options.name, signal),
+    list: (signal, map) => options.lists.configMap(options.namespace, options.name, signal, map),
     convert: (object) => ({ data: stringData(object['data']) }),
     logger: options.logger.child({ component: 'config' }),
     metrics: options.metrics,

@@ -1,10 +1,8 @@
-import {
-  ListWatch,
-  Watch,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+// Deep imports: the package's index loads every generated API client and model (tens of MB we never use); the
+// generated code config.js and cache.js import themselves is kept out by client-node/slim-hooks.ts (bin.ts).
+import { ListWatch } from '@kubernetes/client-node/dist/cache.js';
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '@kube-dns/daemon-kit';
 import type { WatchMetrics } from '../watch-metrics.js';
 
@@ -22,23 +20,34 @@ import type { WatchMetrics } from '../watch-metrics.js';
  *   silent for longer than the timeout it asked for (a half-open connection would otherwise hang forever).
  */
 
-/** What the ListWatch keeps per object: only the identity it needs, plus our slim form. */
-export interface SlimObject<S> extends KubernetesObject {
+/** What the ListWatch keeps per object: only the identity it needs (deletes and re-lists are matched by it). */
+export interface ObjectIdentity extends KubernetesObject {
   metadata: { name: string; namespace?: string; resourceVersion?: string };
+}
+
+/**
+ * An object as it arrives: its identity plus our slim form. The slim form is handed to `upsert` and then
+ * released, so the ListWatch's cache holds identities only (the store keeps its own compact copy).
+ */
+export interface SlimObject<S> extends ObjectIdentity {
   slim: S;
 }
 
-export interface ListResult {
-  items: object[];
+export interface ListResult<T = object> {
+  items: T[];
   resourceVersion: string;
 }
+
+/** Lists a collection; `map` turns each item into what is kept, as it arrives. */
+export type ListFn = <T>(signal: AbortSignal, map: (item: Record<string, unknown>) => T) => Promise<ListResult<T>>;
 
 export interface InformerHandlers<S> {
   /** `fromList`: the object came with a (re-)list, not a watch event. */
   upsert(object: SlimObject<S>, fromList: boolean): void;
-  remove(object: SlimObject<S>, fromList: boolean): void;
+  /** The object as cached (slim form released) or as the DELETED event carried it: only its identity counts. */
+  remove(object: ObjectIdentity, fromList: boolean): void;
   /** A complete list was applied; `objects` is everything the apiserver has now. */
-  listed(objects: readonly SlimObject<S>[], first: boolean): void;
+  listed(objects: readonly ObjectIdentity[], first: boolean): void;
 }
 
 export interface WatchTiming {
@@ -71,7 +80,7 @@ export interface InformerOptions<S> {
   /** The collection path to watch (`/api/v1/services`). */
   path: string;
   fieldSelector?: string;
-  list(signal: AbortSignal): Promise<ListResult>;
+  list: ListFn;
   convert(object: Record<string, unknown>): S;
   handlers: InformerHandlers<S>;
   logger: Logger;
@@ -145,10 +154,23 @@ export function createInformer<S>(options: InformerOptions<S>): Informer {
     }
   };
 
+  /** Hands an object to `upsert`, then releases its slim form: the ListWatch's cache keeps the identity only. */
+  const apply = (what: string, object: SlimObject<S>, fromList: boolean): void => {
+    guard(what, () => handlers.upsert(object, fromList));
+    // Set, not deleted, so that every cached object keeps one shape.
+    (object as { slim: S | null }).slim = null;
+  };
+
   const listFn = async (): Promise<KubernetesListObject<SlimObject<S>>> => {
     const signal = AbortSignal.any([stopController.signal, AbortSignal.timeout(timing.listTimeoutMs)]);
-    const result = await options.list(signal);
-    const items = result.items.map(toSlim);
+    // Each listed object is applied as it streams in, so a (re-)list never holds every object's slim form at
+    // once; the ListWatch then only works out what vanished (deletes) and skips what was applied.
+    const result = await options.list(signal, (raw) => {
+      const object = toSlim(raw);
+      apply('list', object, true);
+      return object;
+    });
+    const items = result.items;
     // From here until the ListWatch opens the watch (synchronously after applying the list), every
     // add/update/delete callback comes from this list.
     pendingList = items;
@@ -306,8 +328,13 @@ export function createInformer<S>(options: InformerOptions<S>): Informer {
   });
   const watch = new KubeDnsWatch(watchConfig);
   const listWatch = new ListWatch<SlimObject<S>>(options.path, watch, listFn, false, undefined, options.fieldSelector);
-  listWatch.on('add', (object) => guard('add', () => handlers.upsert(object, pendingList !== null)));
-  listWatch.on('update', (object) => guard('update', () => handlers.upsert(object, pendingList !== null)));
+  // Listed objects were applied while streaming (slim already released); watch events are applied here.
+  listWatch.on('add', (object) => {
+    if (object.slim !== null) apply('add', object, pendingList !== null);
+  });
+  listWatch.on('update', (object) => {
+    if (object.slim !== null) apply('update', object, pendingList !== null);
+  });
   listWatch.on('delete', (object) => {
     if (pendingList !== null) removedDuringList++;
     guard('delete', () => handlers.remove(object, pendingList !== null));

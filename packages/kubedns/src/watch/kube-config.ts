@@ -1,6 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type https from 'node:https';
-import { KubeConfig, type Cluster, type User } from '@kubernetes/client-node';
+// A deep import: the package's index loads every generated API client and model (tens of MB we never use); what
+// config.js imports of the generated code itself is kept out by client-node/slim-hooks.ts (bin.ts).
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import type { Cluster, User } from '@kubernetes/client-node';
 
 /** client-node's authenticator shape (`addAuthenticator`; the interface itself is not exported). */
 type Authenticator = Parameters<KubeConfig['addAuthenticator']>[0];
