@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApiServerHandle, KubeconfigAuth } from '@kube-dns/apiserver-sim';
@@ -133,9 +133,27 @@ export async function startSidecar(args: string[], options: SpawnOptions = {}): 
   });
 }
 
-/** Writes a kube-dns ConfigMap folder (one file per key, as the kubelet mounts it). */
+/**
+ * Makes a kube-dns ConfigMap folder hold exactly `data`, laid out and updated as the kubelet does it: the
+ * files live in a fresh `..<version>` folder, `..data` points at it and is swapped atomically, and each key
+ * is a symlink through `..data`. A poll never sees half an update (as long as the set of keys stays the same:
+ * like the kubelet, new keys get their symlink after the swap and removed ones lose it after).
+ */
 export async function writeConfigDir(dir: string, data: Record<string, string>): Promise<void> {
-  for (const [key, value] of Object.entries(data)) await writeFile(join(dir, key), value);
+  const version = `..${Date.now()}_${Math.random().toString(36).slice(2)}`;
+  await mkdir(join(dir, version));
+  for (const [key, value] of Object.entries(data)) await writeFile(join(dir, version, key), value);
+  const entries = await readdir(dir);
+  const previous = entries.includes('..data') ? await readlink(join(dir, '..data')) : null;
+  await symlink(version, join(dir, '..data_tmp'));
+  await rename(join(dir, '..data_tmp'), join(dir, '..data'));
+  for (const key of Object.keys(data)) {
+    if (!entries.includes(key)) await symlink(join('..data', key), join(dir, key));
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith('.') && !(entry in data)) await rm(join(dir, entry));
+  }
+  if (previous !== null) await rm(join(dir, previous), { recursive: true, force: true });
 }
 
 /** The value of one series in a Prometheus exposition (sum over series matching `labels`; 0 when absent). */
