@@ -72,23 +72,21 @@ export interface CacheDaemon extends Daemon {
  * short upstream timeouts; `args` come last.
  */
 export async function startCacheDaemon(args: string[], options: SpawnOptions = {}): Promise<CacheDaemon> {
-  const daemon = spawnDaemon(
-    'dnsmasq-cache',
-    [
-      '-k',
-      '--port=0',
-      '--listen-address=127.0.0.1',
-      '--bind-interfaces',
-      '--no-hosts',
-      '--no-resolv',
-      '--log-facility=-',
-      '--upstream-timeout=500ms',
-      '--forward-deadline=1500ms',
-      '--shutdown-grace=0',
-      ...args,
-    ],
-    options,
-  );
+  // dnsmasq refuses a single-valued option given twice: a default gives way to the test's own.
+  const given = new Set(args.map((arg) => arg.split('=')[0]));
+  const defaults = [
+    '-k',
+    '--port=0',
+    '--listen-address=127.0.0.1',
+    '--bind-interfaces',
+    '--no-hosts',
+    '--no-resolv',
+    '--log-facility=-',
+    '--upstream-timeout=500ms',
+    '--forward-deadline=1500ms',
+    '--shutdown-grace=0',
+  ].filter((arg) => !given.has(arg.split('=')[0]));
+  const daemon = spawnDaemon('dnsmasq-cache', [...defaults, ...args], options);
   let started;
   try {
     started = await daemon.waitForLine((line) => String(line.message).startsWith('started, version'), 15_000);
