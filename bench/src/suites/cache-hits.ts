@@ -1,0 +1,98 @@
+import { join } from 'node:path';
+import { writeQueryFile } from '../cluster.js';
+import type { SuiteContext, SuiteResult } from '../context.js';
+import { runDnsperf } from '../dnsperf.js';
+import { comparePair } from '../measure.js';
+import { ratioAtLeast, ratioAtMost, row } from '../report.js';
+import { cacheCommonFlags, freePort, startDnsmasq, startDnsmasqCache, type ServerProcess } from '../servers.js';
+import { chaosCounter } from '../chaos.js';
+import { startStubUpstream } from '../upstream.js';
+
+const NAMES = 1000;
+
+/**
+ * 1. Cache hits: dnsmasq-cache vs dnsmasq 2.90 with identical flags (--cache-size=10000), in front of the same
+ * upstream, 1,000 names warmed; dnsperf at full speed and at a fixed rate both sustain.
+ */
+export async function cacheHits(ctx: SuiteContext): Promise<SuiteResult> {
+  const file = join(ctx.workDir, 'cache-hits.txt');
+  writeQueryFile(
+    file,
+    Array.from({ length: NAMES }, (_, i) => [`host${i}.bench.example`, 'A'] as const),
+  );
+  const upstream = await startStubUpstream();
+  const servers: ServerProcess[] = [];
+  try {
+    const flags = (port: number): string[] => [
+      ...cacheCommonFlags(port),
+      '--no-resolv',
+      '--cache-size=10000',
+      `--server=127.0.0.1#${upstream.port}`,
+    ];
+    const peerPort = await freePort();
+    const peer = await startDnsmasq(flags(peerPort), peerPort, ctx.client);
+    servers.push(peer);
+    const oursPort = await freePort();
+    const ours = await startDnsmasqCache(flags(oursPort), oursPort, ctx.client);
+    servers.push(ours);
+    ctx.log(`flags (both): ${flags(0).join(' ').replace('--port=0', '--port=<port>')}`);
+
+    const warm = {} as Record<string, { insertions: number; upstreamQueries: number }>;
+    for (const server of [peer, ours]) {
+      const before = upstream.answered;
+      await runDnsperf({ port: server.port, file, maxRuns: 1, outstanding: 10, clients: 1 });
+      warm[server.name] = {
+        insertions: await chaosCounter(ctx.client, server.port, 'insertions.bind'),
+        upstreamQueries: upstream.answered - before,
+      };
+    }
+    ctx.log(`warmed: ${JSON.stringify(warm)}`);
+    const missesBefore = {
+      ours: await chaosCounter(ctx.client, ours.port, 'misses.bind'),
+      peer: await chaosCounter(ctx.client, peer.port, 'misses.bind'),
+    };
+
+    const pair = await comparePair(ours, peer, { file, rounds: ctx.rounds, seconds: ctx.seconds, log: ctx.log });
+    const missesDuring = {
+      ours: (await chaosCounter(ctx.client, ours.port, 'misses.bind')) - missesBefore.ours,
+      peer: (await chaosCounter(ctx.client, peer.port, 'misses.bind')) - missesBefore.peer,
+    };
+
+    const suite = '1 cache hits';
+    const rows = [
+      row(suite, 'answered q/s, full speed', 'q/s', pair.ours.qpsFull, pair.peer.qpsFull, 'dnsmasq', ratioAtLeast(0.8)),
+      row(
+        suite,
+        'CPU per 100k answers, full speed',
+        's',
+        pair.ours.cpuPer100kFull,
+        pair.peer.cpuPer100kFull,
+        'dnsmasq',
+        ratioAtMost(1.2),
+      ),
+      row(
+        suite,
+        `CPU per 100k answers, ${pair.fixedRate} q/s`,
+        's',
+        pair.ours.cpuPer100kFixed,
+        pair.peer.cpuPer100kFixed,
+        'dnsmasq',
+        ratioAtMost(1.2),
+      ),
+      row(suite, `p50 latency at ${pair.fixedRate} q/s`, 'ms', pair.ours.p50MsFixed, pair.peer.p50MsFixed, 'dnsmasq'),
+      row(
+        suite,
+        `p99 latency at ${pair.fixedRate} q/s`,
+        'ms',
+        pair.ours.p99MsFixed,
+        pair.peer.p99MsFixed,
+        'dnsmasq',
+        ratioAtMost(1.5),
+      ),
+    ];
+    return { name: 'cache-hits', rows, raw: { names: NAMES, warm, missesDuringRuns: missesDuring, ...pair } };
+  } finally {
+    for (const server of servers) await server.stop();
+    await upstream.close();
+  }
+}
