@@ -42,7 +42,8 @@ export interface ForwardOutcome {
  * same question, is accepted (daemon-kit exchange). Order: the server that answered last (or the first with
  * `--strict-order`), then the others; a timeout, network error, SERVFAIL or REFUSED moves on to the next. A UDP
  * answer with TC is fetched again over TCP from the same server; a query that came over TCP goes upstream over TCP.
- * When all fail the result is null and the caller answers SERVFAIL.
+ * When all fail the result is null and the caller answers SERVFAIL, except when every server refused: then
+ * the refusal is relayed, as dnsmasq does (a zone transfer refused by kube-dns stays REFUSED).
  */
 export class Forwarder {
   private readonly udp: Exchange;
@@ -62,6 +63,9 @@ export class Forwarder {
     if (count === 0) return { response: null, server: null };
     const deadline = performance.now() + this.options.forwardDeadlineMs;
     const start = this.options.strictOrder || group.state.lastGood < 0 ? 0 : group.state.lastGood % count;
+    // dnsmasq 2.90 relays REFUSED when every server refused (only a timeout or SERVFAIL makes it SERVFAIL).
+    let refusal: ForwardOutcome | null = null;
+    let refusedByAll = true;
     for (let attempt = 0; attempt < count; attempt++) {
       const remaining = deadline - performance.now();
       if (remaining <= 0) break;
@@ -73,12 +77,15 @@ export class Forwarder {
       try {
         response = await this.exchangeOnce(server, query, transport, timeoutMs, deadline);
       } catch (error) {
+        refusedByAll = false;
         if (countStats) this.options.stats.failed(server);
         this.options.onServerFailure?.(server, error instanceof ExchangeError ? error.code : String(error));
         continue;
       }
       const rcode = response[3]! & 0xf;
       if (rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED) {
+        if (rcode === Rcode.REFUSED) refusal = { response, server };
+        else refusedByAll = false;
         if (countStats) this.options.stats.failed(server);
         this.options.onServerFailure?.(server, rcode === Rcode.SERVFAIL ? 'SERVFAIL' : 'REFUSED');
         continue;
@@ -86,6 +93,7 @@ export class Forwarder {
       group.state.lastGood = index;
       return { response, server };
     }
+    if (refusedByAll && refusal !== null && performance.now() < deadline) return refusal;
     return { response: null, server: null };
   }
 
