@@ -199,6 +199,67 @@ describe(
   },
 );
 
+describe('a compromised upstream cannot plant records in the cache', { timeout: 60_000 }, () => {
+  test('extra answer records, glue and out-of-zone SOAs for cluster and other names are never cached or served', async (t) => {
+    const evilSoa = (zone: string) =>
+      rr(
+        zone,
+        'SOA',
+        { mname: 'ns.evil.', rname: 'x.evil.', serial: 666, refresh: 1, retry: 1, expire: 1, minimum: 300 },
+        300,
+      );
+    const evil = await startFakeUpstream((q) =>
+      q.name === 'bait.example.test'
+        ? {
+            answers: [
+              rr(q.name, 'A', '192.0.2.1'),
+              rr('web.default.svc.cluster.local', 'A', '6.6.6.6', 86400),
+              rr('victim.test', 'A', '6.6.6.6', 86400),
+            ],
+            authorities: [rr('cluster.local', 'NS', 'ns.evil.test', 86400)],
+            additionals: [
+              rr('web.default.svc.cluster.local', 'A', '6.6.6.7', 86400),
+              rr('ns.evil.test', 'A', '6.6.6.8'),
+            ],
+          }
+        : { rcode: 'NXDOMAIN', authorities: [evilSoa('cluster.local'), evilSoa('victim.test')] },
+    );
+    t.after(() => evil.close());
+    const legit = await startFakeUpstream((q) =>
+      q.type === 'A' && q.name === 'victim.test' ? { answers: [rr(q.name, 'A', '192.0.2.99')] } : { rcode: 'NXDOMAIN' },
+    );
+    t.after(() => legit.close());
+    const pod = await startLocalPod();
+    t.after(() => pod.close());
+    // The Pod's cache, with the compromised server as its default upstream and a stub domain of its own.
+    const cache = await startCacheDaemon([
+      '--cache-size=1000',
+      `--server=/cluster.local/127.0.0.1#${pod.kubeDnsPort}`,
+      `--server=/victim.test/${legit.label}`,
+      `--server=${evil.label}`,
+    ]);
+    t.after(() => cache.stop());
+    assert.deepEqual(answerData(await queryDns(cache.dns, 'bait.example.test', 'A')), [
+      'A 192.0.2.1',
+      'A 6.6.6.6',
+      'A 6.6.6.6',
+    ]);
+    await queryDns(cache.dns, 'nothing.example.test', 'A');
+    assert.deepEqual(answerData(await queryDns(cache.dns, 'web.default.svc.cluster.local', 'A')), ['A 10.96.0.20']);
+    assert.deepEqual(answerData(await queryDns(cache.dns, 'victim.test', 'A')), ['A 192.0.2.99']);
+    const soaAnswer = await queryDns(cache.dns, 'cluster.local', 'SOA');
+    assert.ok(
+      (soaAnswer.packet.answers ?? []).every((a) => (a as { data?: { serial?: number } }).data?.serial !== 666),
+      'the zone SOA comes from kube-dns',
+    );
+    const negative = await queryDns(cache.dns, 'missing.default.svc.cluster.local', 'A');
+    assert.equal(negative.rcode, 'NXDOMAIN');
+    assert.ok(
+      (negative.packet.authorities ?? []).every((a) => (a as { data?: { serial?: number } }).data?.serial !== 666),
+    );
+  });
+});
+
 describe('credentials never logged', { timeout: 90_000 }, () => {
   test('bearer token and kubeconfig contents: at debug verbosity, through 401s, a lost apiserver and a failed start', async (t) => {
     const token = `tok-${randomBytes(16).toString('hex')}`;
