@@ -36,11 +36,21 @@ export interface DnsListenerObserver {
   onRejected?(problem: QueryProblem, transport: Transport): void;
 }
 
+/**
+ * Answers a UDP datagram straight from its bytes, before the listener parses anything, or returns null to let
+ * the datagram take the normal path (parse, handler, truncation, observer). For answers that can be found by
+ * the raw question (pre-encoded ones). The reply must be complete, fit the client's UDP size, and be exactly
+ * what the normal path would send; the fast path does its own accounting (the observer is not called for it).
+ */
+export type UdpFastPath = (query: Buffer) => Buffer | null;
+
 export interface DnsListenerOptions {
   host: string;
   /** 0 picks a free port, the same for UDP and TCP. */
   port: number;
   handler: DnsHandler;
+  /** Tried first for every UDP datagram (see UdpFastPath). */
+  udpFastPath?: UdpFastPath;
   logger: Logger;
   observer?: DnsListenerObserver;
   /** The UDP payload size we advertise and accept at most (RFC 6891 §6.2.5). */
@@ -200,9 +210,23 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
     if (closing) return;
     udp.send(response, remotePort, remoteAddress);
   };
-  udp.on('message', (message, rinfo) => {
-    dispatch(message, 'udp', rinfo.address, rinfo.port, replyUdp);
-  });
+  const fastPath = options.udpFastPath;
+  if (fastPath === undefined) {
+    udp.on('message', (message, rinfo) => {
+      dispatch(message, 'udp', rinfo.address, rinfo.port, replyUdp);
+    });
+  } else {
+    udp.on('message', (message, rinfo) => {
+      let fast: Buffer | null = null;
+      try {
+        fast = fastPath(message);
+      } catch (error) {
+        rateLimited('error', 'fast-path', 'UDP fast path failed; taking the normal path', { error: String(error) });
+      }
+      if (fast !== null) replyUdp(fast, rinfo.address, rinfo.port);
+      else dispatch(message, 'udp', rinfo.address, rinfo.port, replyUdp);
+    });
+  }
   udp.on('error', (error) => rateLimited('warn', 'udp-socket', 'UDP socket error', { error: error.message }));
 
   tcpServer.on('connection', (socket) => {
