@@ -3,16 +3,19 @@ import {
   buildErrorResponse,
   createRateLimitedLog,
   DEFAULT_EDNS_UDP_SIZE,
+  MIN_UDP_SIZE,
   Rcode,
   RRClass,
+  RRType,
   type DnsHandler,
   type DnsRequest,
   type Logger,
   type QueryView,
   type StubDomain,
   type Transport,
+  type UdpFastPath,
 } from '@kube-dns/daemon-kit';
-import type { DnsMetrics, DnsSystem } from './dns-metrics.js';
+import { SYSTEMS, type DnsMetrics, type DnsSystem } from './dns-metrics.js';
 import type { Resolution } from './resolver/answer.js';
 import { isZoneName, resolve } from './resolver/resolve.js';
 import { reverseZoneOf } from './resolver/reverse-name.js';
@@ -20,7 +23,15 @@ import type { RecordStore } from './store/record-store.js';
 import { AnswerCache } from './wire/answer-cache.js';
 import { encodeAnswer } from './wire/answer-encoder.js';
 import { encodeResponseReference } from './wire/reference-encoder.js';
-import { assembleResponse, isPlainQuestion } from './wire/response-assembly.js';
+import { RawQuestion } from './wire/raw-question.js';
+import {
+  assembleFromQuestion,
+  assembleResponse,
+  EDNS,
+  EDNS_DO,
+  isPlainQuestion,
+  NO_EDNS,
+} from './wire/response-assembly.js';
 
 /** What the handler needs of a forwarder (the `Forwarder` class; tests may pass their own). */
 export interface DnsForwarder {
@@ -55,6 +66,24 @@ export interface KubeDnsHandlerDeps {
  * copy of the query's header and question, the cached sections, and a few patched fields.
  */
 export function createKubeDnsHandler(deps: KubeDnsHandlerDeps): DnsHandler {
+  return createKubeDnsAnswerer(deps).handler;
+}
+
+export interface KubeDnsAnswerer {
+  /** For daemon-kit `startDnsListener({ handler })`. */
+  handler: DnsHandler;
+  /**
+   * For `startDnsListener({ udpFastPath })`: a UDP query whose answer is in the pre-encoded cache, answered from
+   * its bytes without parsing it into strings and objects. Byte for byte what `handler` sends for it (the
+   * same cache entry, the same assembly), counted in the metrics as the listener's observer counts it; null
+   * (the normal path) for anything else: an unusual header or OPT, a name that is not plain, a stale or
+   * missing entry, an answer that needs truncating, stub domains changed.
+   */
+  udpFastPath: UdpFastPath;
+}
+
+/** The handler and its UDP fast path, sharing one answer cache. */
+export function createKubeDnsAnswerer(deps: KubeDnsHandlerDeps): KubeDnsAnswerer {
   const { store, forwarder, metrics } = deps;
   const zone = deps.zone.replace(/\.$/, '').toLowerCase();
   if (zone !== store.zone || deps.ttl !== store.ttl || deps.negativeTtl !== store.negativeTtl) {
@@ -108,7 +137,7 @@ export function createKubeDnsHandler(deps: KubeDnsHandlerDeps): DnsHandler {
     });
   }
 
-  return function handleKubeDnsQuery(request: DnsRequest): Buffer | Promise<Buffer> {
+  function handleKubeDnsQuery(request: DnsRequest): Buffer | Promise<Buffer> {
     const view = request.view;
     const qname = view.qname;
     const qtype = view.qtype;
@@ -133,7 +162,49 @@ export function createKubeDnsHandler(deps: KubeDnsHandlerDeps): DnsHandler {
     const message = resolution.message;
     if (!plain) return encodeResponseReference(request.query, view, message, ednsUdpSize);
     const encoded = encodeAnswer(qname, message);
-    if (cacheable && message.rcode !== Rcode.SERVFAIL) cache.set(qtype, qname, encoded, resolution.scopes);
+    if (cacheable && message.rcode !== Rcode.SERVFAIL) {
+      // Tagged with the query's metrics system, which the fast path cannot work out without the name.
+      cache.set(qtype, qname, encoded, resolution.scopes, SYSTEMS.indexOf(classify(view)));
+    }
     return assembleResponse(request.query, view, encoded, store.serial, ednsUdpSize);
-  };
+  }
+
+  // The listener's size limit for a UDP reply (its ednsUdpSize is the same as ours, at least 512).
+  const listenerEdnsSize = Math.max(ednsUdpSize, MIN_UDP_SIZE);
+  const question = new RawQuestion();
+
+  function udpFastPath(query: Buffer): Buffer | null {
+    const started = metrics === undefined ? 0 : performance.now();
+    const length = query.length;
+    // Header: QR 0 and opcode QUERY; exactly one question; no answer or authority records; at most an OPT.
+    if (length < 17 || (query[2]! & 0xf8) !== 0) return null;
+    if (query[4] !== 0 || query[5] !== 1 || query[6] !== 0 || query[7] !== 0 || query[8] !== 0 || query[9] !== 0)
+      return null;
+    const arcount = (query[10]! << 8) | query[11]!;
+    if (arcount > 1 || !question.scan(query) || question.qclass !== RRClass.IN) return null;
+    const questionEnd = question.nameEnd + 4;
+    let edns = NO_EDNS;
+    let maxSize = MIN_UDP_SIZE;
+    if (arcount === 0) {
+      if (length !== questionEnd) return null;
+    } else {
+      // Only the plainest OPT: root owner, version 0, no options (anything else is for parseQuery to judge).
+      if (length !== questionEnd + 11 || query[questionEnd] !== 0) return null;
+      if (query.readUInt16BE(questionEnd + 1) !== RRType.OPT || query[questionEnd + 6] !== 0) return null;
+      if (query[questionEnd + 9] !== 0 || query[questionEnd + 10] !== 0) return null;
+      edns = query[questionEnd + 7]! & 0x80 ? EDNS_DO : EDNS;
+      maxSize = Math.min(Math.max(query.readUInt16BE(questionEnd + 3), MIN_UDP_SIZE), listenerEdnsSize);
+    }
+    if (forwarder.routingVersion !== routingVersion || !store.hasSynced()) return null;
+    const entry = cache.findRaw(query, question.hash, question.qtype);
+    if (entry === undefined) return null;
+    const encoded = entry.encoded;
+    if (questionEnd + encoded.body.length + (edns === NO_EDNS ? 0 : 11) > maxSize) return null;
+    const flags = (query[2]! << 8) | query[3]!;
+    const response = assembleFromQuestion(query, questionEnd, flags, edns, encoded, store.serial, ednsUdpSize);
+    metrics?.countFastAnswer(SYSTEMS[entry.tag]!, question.qtype, response, (performance.now() - started) / 1000);
+    return response;
+  }
+
+  return { handler: handleKubeDnsQuery, udpFastPath };
 }

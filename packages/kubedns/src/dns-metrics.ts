@@ -20,7 +20,7 @@ import { CountingCounter, CountingHistogram, type CounterChild, type HistogramCh
 export type DnsSystem = 'auth' | 'cache' | 'recursive' | 'reverse' | 'stub';
 export type ErrorCause = 'nxdomain' | 'nodata' | 'refused' | 'servfail' | 'truncated' | 'overflow';
 
-const SYSTEMS: readonly DnsSystem[] = ['auth', 'cache', 'recursive', 'reverse', 'stub'];
+export const SYSTEMS: readonly DnsSystem[] = ['auth', 'cache', 'recursive', 'reverse', 'stub'];
 /** Query types with their own label value; the rest are `other` (bounded cardinality). */
 const TYPES: readonly number[] = [
   RRType.A,
@@ -51,6 +51,11 @@ export interface DnsMetrics {
   setSystemClassifier(classify: (view: QueryView) => DnsSystem): void;
   /** The pre-encoded answer cache missed (skydns `cachemiss_count_total{cache="response"}`). */
   answerCacheMiss(): void;
+  /**
+   * Counts a UDP reply the fast path sent (the listener's observer never sees those) exactly as the observer
+   * counts the same reply from the normal path. `system` is the query's, as the classifier tells it.
+   */
+  countFastAnswer(system: DnsSystem, qtype: number, response: Buffer, seconds: number): void;
   /** Gauges read at scrape time: records in the store, entries in the answer cache. */
   trackStore(counts: () => RecordStoreCounts, cacheEntries?: () => number): void;
 }
@@ -198,23 +203,35 @@ export function createDnsMetrics(registry: Registry, prefix = 'skydns_skydns_'):
   const systemIndex = new Map<DnsSystem, number>(SYSTEMS.map((s, i) => [s, i]));
   let classify: (view: QueryView) => DnsSystem = () => 'auth';
 
+  /** One reply, counted everywhere it counts: the one implementation for both paths. */
+  const countReply = (
+    system: SystemChildren,
+    qtype: number,
+    transport: Transport,
+    response: Buffer,
+    seconds: number,
+    truncated: boolean,
+  ): void => {
+    system.requests.inc();
+    system.duration.observe(seconds);
+    system.size.observe(response.length);
+    const type = byType.get(qtype) ?? otherType;
+    (transport === 'tcp' ? type.tcp : type.udp).inc();
+    type.duration.observe(seconds);
+    const rcode = response[3]! & 0xf;
+    byRcode[rcode]!.inc();
+    if (rcode === Rcode.NXDOMAIN) system.errors.nxdomain.inc();
+    else if (rcode === Rcode.SERVFAIL) system.errors.servfail.inc();
+    else if (rcode === Rcode.REFUSED) system.errors.refused.inc();
+    else if (rcode === Rcode.NOERROR && !truncated && response.readUInt16BE(6) === 0) system.errors.nodata.inc();
+    if (truncated) (transport === 'udp' ? system.errors.truncated : system.errors.overflow).inc();
+  };
+
   const observer: DnsListenerObserver = {
     onResponse(request: DnsRequest, response: Buffer, seconds: number, truncated: boolean): void {
       const view = request.view;
       const system = systems[systemIndex.get(classify(view))!]!;
-      system.requests.inc();
-      system.duration.observe(seconds);
-      system.size.observe(response.length);
-      const type = byType.get(view.qtype) ?? otherType;
-      (request.transport === 'tcp' ? type.tcp : type.udp).inc();
-      type.duration.observe(seconds);
-      const rcode = response[3]! & 0xf;
-      byRcode[rcode]!.inc();
-      if (rcode === Rcode.NXDOMAIN) system.errors.nxdomain.inc();
-      else if (rcode === Rcode.SERVFAIL) system.errors.servfail.inc();
-      else if (rcode === Rcode.REFUSED) system.errors.refused.inc();
-      else if (rcode === Rcode.NOERROR && !truncated && response.readUInt16BE(6) === 0) system.errors.nodata.inc();
-      if (truncated) (request.transport === 'udp' ? system.errors.truncated : system.errors.overflow).inc();
+      countReply(system, view.qtype, request.transport, response, seconds, truncated);
     },
     onRejected(problem: QueryProblem, transport: Transport): void {
       rejected.labels({ reason: problem, proto: transport }).inc();
@@ -244,6 +261,9 @@ export function createDnsMetrics(registry: Registry, prefix = 'skydns_skydns_'):
     },
     answerCacheMiss() {
       missChild.inc();
+    },
+    countFastAnswer(system, qtype, response, seconds) {
+      countReply(systems[systemIndex.get(system)!]!, qtype, 'udp', response, seconds, false);
     },
     trackStore(counts, entries) {
       storeCounts = counts;

@@ -22,7 +22,7 @@ export { parseReverseName, reverseNameOf, reverseZoneOf, type ReverseName } from
 export { storeAddressLookup } from './resolver/local-addresses.js';
 export { encodeAnswer, type EncodedAnswer } from './wire/answer-encoder.js';
 export { AnswerCache } from './wire/answer-cache.js';
-export { assembleResponse, isPlainQuestion } from './wire/response-assembly.js';
+export { assembleFromQuestion, assembleResponse, isPlainQuestion } from './wire/response-assembly.js';
 export { encodeResponseReference, spellLikeQuestion, type ReferenceExtras } from './wire/reference-encoder.js';
 export {
   buildQuery,
@@ -34,7 +34,13 @@ export {
   type UpstreamErrorReason,
 } from './forward/forwarder.js';
 export type { StubRoute } from './forward/stub-table.js';
-export { createKubeDnsHandler, type DnsForwarder, type KubeDnsHandlerDeps } from './dns-handler.js';
+export {
+  createKubeDnsAnswerer,
+  createKubeDnsHandler,
+  type DnsForwarder,
+  type KubeDnsAnswerer,
+  type KubeDnsHandlerDeps,
+} from './dns-handler.js';
 export {
   createDnsMetrics,
   DURATION_BUCKETS,

@@ -9,6 +9,7 @@ import {
   type DnsListener,
   type DnsListenerObserver,
   type HttpServerHandle,
+  type UdpFastPath,
   type Logger,
   type ResolvConf,
   silentLogger,
@@ -16,7 +17,7 @@ import {
 import { describeConfig, packageVersion, type KubeDnsConfig } from './cli.js';
 import { startConfigSource, type ConfigSource, type ForwardingSettings } from './config.js';
 import type { ClusterStateWriter } from './model.js';
-import { createKubeDnsHandler } from './dns-handler.js';
+import { createKubeDnsAnswerer } from './dns-handler.js';
 import { createDnsMetrics } from './dns-metrics.js';
 import { Forwarder } from './forward/forwarder.js';
 import { createReadiness, type ReadinessState } from './readiness.js';
@@ -33,6 +34,8 @@ import { createWatchMetrics, metricPrefix } from './watch-metrics.js';
 export interface Answers {
   writer: ClusterStateWriter;
   handler: DnsHandler;
+  /** Tried first for every UDP query (daemon-kit UdpFastPath): pre-encoded answers from the raw question. */
+  udpFastPath?: UdpFastPath;
   observer?: DnsListenerObserver;
   /** Upstreams and stub domains, pushed at startup and on every accepted ConfigMap change. */
   setForwarding(settings: ForwardingSettings): void;
@@ -65,7 +68,7 @@ export const defaultAnswers: AnswersFactory = ({ config, registry, metricPrefix:
     resolveLocal: storeAddressLookup(store),
     observer: metrics.forwarderObserver,
   });
-  const handler = createKubeDnsHandler({
+  const { handler, udpFastPath } = createKubeDnsAnswerer({
     store,
     forwarder,
     zone: config.domain,
@@ -77,6 +80,7 @@ export const defaultAnswers: AnswersFactory = ({ config, registry, metricPrefix:
   return {
     writer: store,
     handler,
+    udpFastPath,
     observer: metrics.observer,
     setForwarding(settings) {
       forwarder.setUpstreams(settings.upstreams);
@@ -183,6 +187,7 @@ export async function main(config: KubeDnsConfig, deps: MainDeps = {}): Promise<
         host: config.dnsBindAddress,
         port: config.dnsPort,
         handler: answers.handler,
+        ...(answers.udpFastPath ? { udpFastPath: answers.udpFastPath } : {}),
         logger: logger.child({ component: 'dns' }),
         recursionAvailable: true,
         ...(answers.observer ? { observer: answers.observer } : {}),

@@ -1,11 +1,20 @@
 import type { Scope } from '../store/scope.js';
 import type { EncodedAnswer } from './answer-encoder.js';
+import { nameMatches, questionHash } from './raw-question.js';
 
-interface CachedAnswer {
-  encoded: EncodedAnswer;
-  scopes: Scope[];
+/** One pre-encoded answer, reachable by (qtype, qname) and by the hash of its raw question (the UDP fast path). */
+export interface CachedAnswer {
+  readonly encoded: EncodedAnswer;
+  readonly scopes: Scope[];
   /** `scopes[i].gen` when the answer was built. */
-  gens: number[];
+  readonly gens: number[];
+  readonly qname: string;
+  readonly qtype: number;
+  /** What the handler tagged it with when caching it (kube-dns: the metrics `system` of the name). */
+  readonly tag: number;
+  readonly hash: number;
+  /** The next entry whose question has the same hash. */
+  nextSameHash: CachedAnswer | null;
 }
 
 /**
@@ -13,9 +22,14 @@ interface CachedAnswer {
  * from are unchanged, so a store write invalidates exactly the answers that read that part of the store
  * (a namespace, the reverse index, the pods) without walking the cache. Bounded: past `maxEntries` the
  * oldest entries of the same qtype go first (insertion order), and a write of a new qtype clears it all.
+ *
+ * Every entry is also indexed by the hash of its question as it appears on the wire (raw-question.ts), so the
+ * UDP fast path finds it from the query's bytes alone (`findRaw`); both ways lead to the same entries.
  */
 export class AnswerCache {
   private readonly byType = new Map<number, Map<string, CachedAnswer>>();
+  /** Question hash → the first entry with it (the rest chained through nextSameHash). */
+  private readonly byHash = new Map<number, CachedAnswer>();
   private count = 0;
   private readonly maxEntries: number;
 
@@ -32,28 +46,38 @@ export class AnswerCache {
     if (names === undefined) return undefined;
     const entry = names.get(qname);
     if (entry === undefined) return undefined;
-    const { scopes, gens } = entry;
-    for (let i = 0; i < scopes.length; i++) {
-      if (scopes[i]!.gen !== gens[i]) {
-        names.delete(qname);
-        this.count--;
-        return undefined;
-      }
+    if (!this.valid(entry)) {
+      this.drop(names, entry);
+      return undefined;
     }
     return entry.encoded;
   }
 
-  set(qtype: number, qname: string, encoded: EncodedAnswer, scopes: readonly Scope[]): void {
+  /**
+   * The valid entry whose question is the one at offset 12 of `query` (already scanned: its hash and type), or
+   * undefined. An entry found stale is dropped, as `get` does.
+   */
+  findRaw(query: Buffer, hash: number, qtype: number): CachedAnswer | undefined {
+    for (let entry = this.byHash.get(hash) ?? null; entry !== null; entry = entry.nextSameHash) {
+      if (entry.qtype !== qtype || !nameMatches(query, entry.qname)) continue;
+      if (this.valid(entry)) return entry;
+      this.drop(this.byType.get(qtype)!, entry);
+      return undefined;
+    }
+    return undefined;
+  }
+
+  set(qtype: number, qname: string, encoded: EncodedAnswer, scopes: readonly Scope[], tag = 0): void {
     let names = this.byType.get(qtype);
-    if (names?.delete(qname)) this.count--;
+    const previous = names?.get(qname);
+    if (previous !== undefined) this.drop(names!, previous);
     if (this.count >= this.maxEntries) {
-      const oldest = names?.keys().next();
+      const oldest = names?.values().next();
       if (names === undefined || oldest === undefined || oldest.done) {
         this.clear();
         names = undefined;
       } else {
-        names.delete(oldest.value);
-        this.count--;
+        this.drop(names, oldest.value);
       }
     }
     if (names === undefined) {
@@ -61,12 +85,48 @@ export class AnswerCache {
       this.byType.set(qtype, names);
     }
     const unique = [...new Set(scopes)];
-    names.set(qname, { encoded, scopes: unique, gens: unique.map((s) => s.gen) });
+    const hash = questionHash(qname, qtype);
+    const entry: CachedAnswer = {
+      encoded,
+      scopes: unique,
+      gens: unique.map((s) => s.gen),
+      qname,
+      qtype,
+      tag,
+      hash,
+      nextSameHash: this.byHash.get(hash) ?? null,
+    };
+    this.byHash.set(hash, entry);
+    names.set(qname, entry);
     this.count++;
   }
 
   clear(): void {
     this.byType.clear();
+    this.byHash.clear();
     this.count = 0;
+  }
+
+  private valid(entry: CachedAnswer): boolean {
+    const { scopes, gens } = entry;
+    for (let i = 0; i < scopes.length; i++) if (scopes[i]!.gen !== gens[i]) return false;
+    return true;
+  }
+
+  private drop(names: Map<string, CachedAnswer>, entry: CachedAnswer): void {
+    names.delete(entry.qname);
+    this.count--;
+    const first = this.byHash.get(entry.hash);
+    if (first === entry) {
+      if (entry.nextSameHash === null) this.byHash.delete(entry.hash);
+      else this.byHash.set(entry.hash, entry.nextSameHash);
+      return;
+    }
+    for (let previous = first ?? null; previous !== null; previous = previous.nextSameHash) {
+      if (previous.nextSameHash === entry) {
+        previous.nextSameHash = entry.nextSameHash;
+        return;
+      }
+    }
   }
 }

@@ -26,19 +26,41 @@ export function assembleResponse(
   serial: number,
   ednsUdpSize: number = DEFAULT_EDNS_UDP_SIZE,
 ): Buffer {
-  const questionEnd = view.questionEnd;
+  const edns = view.edns === null ? NO_EDNS : view.edns.dnssecOk ? EDNS_DO : EDNS;
+  return assembleFromQuestion(query, view.questionEnd, view.flags, edns, encoded, serial, ednsUdpSize);
+}
+
+/** The query had no OPT record. */
+export const NO_EDNS = 0;
+/** The query had an OPT record without the DO bit. */
+export const EDNS = 1;
+/** The query had an OPT record with the DO bit (RFC 3225: copied into the reply). */
+export const EDNS_DO = 2;
+
+/**
+ * assembleResponse from what the UDP fast path reads off the query itself: where its question ends, its flags
+ * word, and whether it had an OPT (NO_EDNS, EDNS, EDNS_DO). The one implementation of both paths.
+ */
+export function assembleFromQuestion(
+  query: Buffer,
+  questionEnd: number,
+  queryFlags: number,
+  edns: number,
+  encoded: EncodedAnswer,
+  serial: number,
+  ednsUdpSize: number,
+): Buffer {
   const body = encoded.body;
-  const edns = view.edns;
-  const out = Buffer.allocUnsafe(questionEnd + body.length + (edns ? OPT_LENGTH : 0));
+  const out = Buffer.allocUnsafe(questionEnd + body.length + (edns !== NO_EDNS ? OPT_LENGTH : 0));
   query.copy(out, 0, 0, questionEnd);
-  out.writeUInt16BE(Flag.QR | (view.flags & KEPT_QUERY_FLAGS) | Flag.RA | encoded.flags, 2);
+  out.writeUInt16BE(Flag.QR | (queryFlags & KEPT_QUERY_FLAGS) | Flag.RA | encoded.flags, 2);
   out.writeUInt16BE(1, 4);
   out.writeUInt16BE(encoded.ancount, 6);
   out.writeUInt16BE(encoded.nscount, 8);
-  out.writeUInt16BE(encoded.arcount + (edns ? 1 : 0), 10);
+  out.writeUInt16BE(encoded.arcount + (edns !== NO_EDNS ? 1 : 0), 10);
   body.copy(out, questionEnd);
   if (encoded.serialOffset >= 0) out.writeUInt32BE(serial >>> 0, questionEnd + encoded.serialOffset);
-  if (edns) {
+  if (edns !== NO_EDNS) {
     const at = questionEnd + body.length;
     out[at] = 0; // root owner
     out.writeUInt16BE(RRType.OPT, at + 1);
@@ -46,7 +68,7 @@ export function assembleResponse(
     out[at + 5] = 0; // extended rcode
     out[at + 6] = 0; // version
     // RFC 3225 §3: the DO bit is copied into the response.
-    out[at + 7] = edns.dnssecOk ? 0x80 : 0;
+    out[at + 7] = edns === EDNS_DO ? 0x80 : 0;
     out[at + 8] = 0;
     out.writeUInt16BE(0, at + 9);
   }

@@ -1,0 +1,105 @@
+/**
+ * The question of a query read straight off its bytes for the UDP fast path: no strings, no objects. A hash of
+ * the lower-cased question name and type finds the pre-encoded answer (AnswerCache.findRaw), and the name is
+ * compared with the cached one octet by octet.
+ *
+ * Only plain names qualify, exactly those the slow path caches (response-assembly.ts isPlainQuestion): no
+ * compression pointer, no octet daemon-kit's readName would escape (`.`, `\`, controls, space, 0x7f and above),
+ * labels of at most 63 octets, at most 255 octets in all. Anything else is left to the slow path.
+ */
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+/** Small integers stay unboxed in V8 (Map keys, fields): the hash keeps 30 bits. */
+const HASH_MASK = 0x3fffffff;
+
+function mix(hash: number, octet: number): number {
+  return Math.imul(hash ^ octet, FNV_PRIME);
+}
+
+/** The hash of a question as the fast path computes it, from the lower-cased dotted name ('' is the root). */
+export function questionHash(qname: string, qtype: number): number {
+  let hash = FNV_OFFSET;
+  if (qname !== '') {
+    let labelStart = 0;
+    for (;;) {
+      const dot = qname.indexOf('.', labelStart);
+      const labelEnd = dot < 0 ? qname.length : dot;
+      hash = mix(hash, labelEnd - labelStart);
+      for (let i = labelStart; i < labelEnd; i++) hash = mix(hash, qname.charCodeAt(i));
+      if (dot < 0) break;
+      labelStart = dot + 1;
+    }
+  }
+  hash = mix(hash, 0);
+  hash = mix(hash, qtype >> 8);
+  hash = mix(hash, qtype & 0xff);
+  return hash & HASH_MASK;
+}
+
+/** Reads the question at offset 12 of a query. One per listener: its fields are overwritten by every scan. */
+export class RawQuestion {
+  /** questionHash() of the lower-cased name and the type. */
+  hash = 0;
+  /** Offset just past the name's final zero octet. */
+  nameEnd = 0;
+  qtype = 0;
+  qclass = 0;
+
+  /** Scans the question at offset 12; false if it is not a plain name followed by type and class. */
+  scan(query: Buffer): boolean {
+    const length = query.length;
+    let pos = 12;
+    let wire = 1;
+    let hash = FNV_OFFSET;
+    for (;;) {
+      if (pos >= length) return false;
+      const labelLength = query[pos]!;
+      if (labelLength === 0) break;
+      if (labelLength > 63) return false;
+      wire += labelLength + 1;
+      if (wire > 255 || pos + 1 + labelLength > length) return false;
+      hash = mix(hash, labelLength);
+      const end = pos + 1 + labelLength;
+      for (let i = pos + 1; i < end; i++) {
+        let c = query[i]!;
+        if (c <= 0x20 || c >= 0x7f || c === 0x2e || c === 0x5c) return false;
+        if (c >= 0x41 && c <= 0x5a) c += 0x20;
+        hash = mix(hash, c);
+      }
+      pos = end;
+    }
+    const nameEnd = pos + 1;
+    if (nameEnd + 4 > length) return false;
+    const qtype = (query[nameEnd]! << 8) | query[nameEnd + 1]!;
+    hash = mix(hash, 0);
+    hash = mix(hash, qtype >> 8);
+    hash = mix(hash, qtype & 0xff);
+    this.hash = hash & HASH_MASK;
+    this.nameEnd = nameEnd;
+    this.qtype = qtype;
+    this.qclass = (query[nameEnd + 2]! << 8) | query[nameEnd + 3]!;
+    return true;
+  }
+}
+
+/** Whether the (scanned, plain) name at offset 12 of `query` is `qname` (lower case, dotted), ignoring case. */
+export function nameMatches(query: Buffer, qname: string): boolean {
+  let pos = 12;
+  let i = 0;
+  for (;;) {
+    const labelLength = query[pos]!;
+    if (labelLength === 0) return i === qname.length;
+    if (i > 0) {
+      if (qname.charCodeAt(i) !== 0x2e) return false;
+      i++;
+    }
+    const end = pos + 1 + labelLength;
+    for (let k = pos + 1; k < end; k++) {
+      let c = query[k]!;
+      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      if (c !== qname.charCodeAt(i++)) return false;
+    }
+    pos = end;
+  }
+}
