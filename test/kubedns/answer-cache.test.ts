@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { encodeName } from '@kube-dns/daemon-kit';
+import { encodeName, RawQuestion } from '@kube-dns/daemon-kit';
 import { AnswerCache } from '@kube-dns/kubedns';
 import type { EncodedAnswer } from '@kube-dns/kubedns/wire/answer-encoder';
-import { RawQuestion } from '@kube-dns/kubedns/wire/raw-question';
 
 function encoded(marker: number): EncodedAnswer {
   return {

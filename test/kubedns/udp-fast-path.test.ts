@@ -7,6 +7,8 @@ import {
   DEFAULT_EDNS_UDP_SIZE,
   MIN_UDP_SIZE,
   parseQuery,
+  questionHash,
+  RawQuestion,
   silentLogger,
   startDnsListener,
   truncateResponse,
@@ -14,7 +16,6 @@ import {
   type DnsRequest,
 } from '@kube-dns/daemon-kit';
 import { createDnsMetrics, createKubeDnsAnswerer, type DnsMetrics, type RecordStore } from '@kube-dns/kubedns';
-import { questionHash, RawQuestion } from '@kube-dns/kubedns/wire/raw-question';
 import {
   FakeForwarder,
   headless,

@@ -6,6 +6,7 @@ import {
   MIN_UDP_SIZE,
   Rcode,
   RRClass,
+  RawQuestion,
   RRType,
   type DnsHandler,
   type DnsRequest,
@@ -23,7 +24,6 @@ import type { RecordStore } from './store/record-store.js';
 import { AnswerCache } from './wire/answer-cache.js';
 import { encodeAnswer } from './wire/answer-encoder.js';
 import { encodeResponseReference } from './wire/reference-encoder.js';
-import { RawQuestion } from './wire/raw-question.js';
 import {
   assembleFromQuestion,
   assembleResponse,

@@ -1,6 +1,6 @@
 import type { Scope } from '../store/scope.js';
 import type { EncodedAnswer } from './answer-encoder.js';
-import { nameMatches, questionHash } from './raw-question.js';
+import { nameMatches, questionHash } from '@kube-dns/daemon-kit';
 
 /** One pre-encoded answer, reachable by (qtype, qname) and by the hash of its raw question (the UDP fast path). */
 export interface CachedAnswer {

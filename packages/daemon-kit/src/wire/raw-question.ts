@@ -1,11 +1,11 @@
 /**
- * The question of a query read straight off its bytes for the UDP fast path: no strings, no objects. A hash of
- * the lower-cased question name and type finds the pre-encoded answer (AnswerCache.findRaw), and the name is
- * compared with the cached one octet by octet.
+ * The question of a query read straight off its bytes, for a UDP fast path (dns-listener UdpFastPath): no
+ * strings, no objects. A hash of the lower-cased question name and type finds a cached answer, and the name is
+ * then compared with the cached one (a lower-cased dotted name, as readName gives it) octet by octet.
  *
- * Only plain names qualify, exactly those the slow path caches (response-assembly.ts isPlainQuestion): no
- * compression pointer, no octet daemon-kit's readName would escape (`.`, `\`, controls, space, 0x7f and above),
- * labels of at most 63 octets, at most 255 octets in all. Anything else is left to the slow path.
+ * Only plain names qualify: no compression pointer, no octet readName would escape (`.`, `\`, controls, space,
+ * 0x7f and above), labels of at most 63 octets, at most 255 octets in all; for those, readName's name is the
+ * wire name lower-cased and dotted. Anything else is left to the normal path.
  */
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -17,7 +17,15 @@ function mix(hash: number, octet: number): number {
   return Math.imul(hash ^ octet, FNV_PRIME);
 }
 
-/** The hash of a question as the fast path computes it, from the lower-cased dotted name ('' is the root). */
+/** The hash of a name hash (RawQuestion.nameHash) with a type: what questionHash gives for the same name and type. */
+export function withType(nameHash: number, qtype: number): number {
+  return mix(mix(nameHash, qtype >> 8), qtype & 0xff) & HASH_MASK;
+}
+
+/**
+ * The hash of a question as the fast path computes it, from the lower-cased dotted name ('' is the root). `qtype`
+ * may be above 0xffff for entries that are not one type (dnsmasq-cache's name errors): it never equals a wire type.
+ */
 export function questionHash(qname: string, qtype: number): number {
   let hash = FNV_OFFSET;
   if (qname !== '') {
@@ -31,16 +39,15 @@ export function questionHash(qname: string, qtype: number): number {
       labelStart = dot + 1;
     }
   }
-  hash = mix(hash, 0);
-  hash = mix(hash, qtype >> 8);
-  hash = mix(hash, qtype & 0xff);
-  return hash & HASH_MASK;
+  return withType(mix(hash, 0), qtype);
 }
 
 /** Reads the question at offset 12 of a query. One per listener: its fields are overwritten by every scan. */
 export class RawQuestion {
   /** questionHash() of the lower-cased name and the type. */
   hash = 0;
+  /** The hash of the name alone: withType(nameHash, t) is the hash of the same name with type t. */
+  nameHash = 0;
   /** Offset just past the name's final zero octet. */
   nameEnd = 0;
   qtype = 0;
@@ -72,10 +79,8 @@ export class RawQuestion {
     const nameEnd = pos + 1;
     if (nameEnd + 4 > length) return false;
     const qtype = (query[nameEnd]! << 8) | query[nameEnd + 1]!;
-    hash = mix(hash, 0);
-    hash = mix(hash, qtype >> 8);
-    hash = mix(hash, qtype & 0xff);
-    this.hash = hash & HASH_MASK;
+    this.nameHash = mix(hash, 0);
+    this.hash = withType(this.nameHash, qtype);
     this.nameEnd = nameEnd;
     this.qtype = qtype;
     this.qclass = (query[nameEnd + 2]! << 8) | query[nameEnd + 3]!;
