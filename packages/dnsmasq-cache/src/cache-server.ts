@@ -3,18 +3,22 @@ import {
   encodeName,
   Flag,
   HEADER_LENGTH,
+  MIN_UDP_SIZE,
+  RawQuestion,
   Rcode,
   RRClass,
   RRType,
   typeToString,
   walkRecords,
+  withType,
   type DnsHandler,
   type DnsRequest,
   type Logger,
+  type UdpFastPath,
   type UpstreamServer,
 } from '@kube-dns/daemon-kit';
 import { answerFromCache, makeOptRecords, type OptRecords } from './cache/cached-answer.js';
-import { ResponseCache } from './cache/response-cache.js';
+import { NAME_ERROR_TYPE, ResponseCache } from './cache/response-cache.js';
 import { storeAnswer, type CachePolicy } from './cache/stored-answer.js';
 import type { DnsmasqCacheConfig, ServerDirective } from './config.js';
 import type { HostsTable } from './hosts.js';
@@ -56,6 +60,12 @@ export class CacheServer {
   readonly counters: QueryCounters = newQueryCounters();
   readonly serverStats = new ServerStats();
   readonly handle: DnsHandler;
+  /**
+   * For the listener (daemon-kit UdpFastPath): a UDP cache hit answered from the query's bytes, exactly as `handle`
+   * answers it; null (no fast path) when every answer must be seen by an observer or logged (--log-queries).
+   */
+  readonly udpFastPath: UdpFastPath | null;
+  private readonly question = new RawQuestion();
   private routing: RoutingTable;
   private directives: ServerDirective[] = [];
   private readonly groupStates = new Map<string, GroupState>();
@@ -107,6 +117,64 @@ export class CacheServer {
     });
     this.routing = buildRoutingTable([], this.groupStates);
     this.handle = (request) => this.answer(request);
+    this.udpFastPath =
+      options.observer === undefined && !config.logQueries && this.cacheEnabled
+        ? (query) => this.answerFast(query)
+        : null;
+  }
+
+  /**
+   * The cache-hit branch of `answer` read off the bytes of a UDP query: a QUERY with RD, one plain question of class
+   * IN, no records but at most a plain OPT (version 0, no options, DO clear: dnsmasq never answers DO from its cache).
+   * Declines (null, the normal path decides) whenever the normal path might do anything else: a TXT question while
+   * loop detection is on, a name the hosts files know, an entry missing or expired (the normal path drops it), an
+   * answer that needs truncating.
+   */
+  private answerFast(query: Buffer): Buffer | null {
+    const length = query.length;
+    if (length < 17 || (query[2]! & 0xf8) !== 0 || (query[2]! & 0x01) === 0) return null;
+    if (query[4] !== 0 || query[5] !== 1 || query[6] !== 0 || query[7] !== 0 || query[8] !== 0 || query[9] !== 0)
+      return null;
+    const arcount = (query[10]! << 8) | query[11]!;
+    const question = this.question;
+    if (arcount > 1 || !question.scan(query) || question.qclass !== RRClass.IN) return null;
+    const qtype = question.qtype;
+    const questionEnd = question.nameEnd + 4;
+    let opt: Buffer | null = null;
+    let maxSize = MIN_UDP_SIZE;
+    if (arcount === 0) {
+      if (length !== questionEnd) return null;
+    } else {
+      if (length !== questionEnd + 11 || query[questionEnd] !== 0) return null;
+      if (query.readUInt16BE(questionEnd + 1) !== RRType.OPT || query[questionEnd + 6] !== 0) return null;
+      if (query[questionEnd + 7]! & 0x80 || query[questionEnd + 9] !== 0 || query[questionEnd + 10] !== 0) return null;
+      opt = this.opt.plain;
+      const listenerSize = Math.max(this.options.config.ednsPacketMax, MIN_UDP_SIZE);
+      maxSize = Math.min(Math.max(query.readUInt16BE(questionEnd + 3), MIN_UDP_SIZE), listenerSize);
+    }
+    if (this.loop !== null && qtype === RRType.TXT) return null;
+    const now = this.clock();
+    // As `answer`: the entry for this type, else the name error for the name; a stale one is the normal path's.
+    let entry = this.cache.findRaw(query, question.hash, qtype);
+    if (entry === undefined)
+      entry = this.cache.findRaw(query, withType(question.nameHash, NAME_ERROR_TYPE), NAME_ERROR_TYPE);
+    if (entry === undefined || now >= entry.expiresAt) return null;
+    if (!this.hosts.empty && this.hostsMayAnswer(entry.rawName, qtype)) return null;
+    if (entry.wire.length + (opt === null ? 0 : opt.length) > maxSize) return null;
+    this.cache.promote(entry);
+    if (entry.touches !== null) this.cache.touch(entry, now);
+    const flags = (query[2]! << 8) | query[3]!;
+    const response = answerFromCache(entry, query, flags, questionEnd, opt, now, this.maxTtl);
+    this.counters.hits++;
+    return response;
+  }
+
+  /** Whether answerFromHosts could answer (name, qtype): the fast path leaves those to the normal path. */
+  private hostsMayAnswer(name: string, qtype: number): boolean {
+    if (qtype === RRType.A || qtype === RRType.AAAA || qtype === RRType.ANY)
+      return this.hosts.lookup(name) !== undefined;
+    if (qtype === RRType.PTR) return this.hosts.reverseLookup(name) !== undefined;
+    return false;
   }
 
   /** Installs a new set of upstream servers (startup, resolv file, ConfigMap); queries in flight keep theirs. */

@@ -196,6 +196,7 @@ export async function main(config: DnsmasqCacheConfig, deps: MainDeps = {}): Pro
         host,
         port,
         handler: server.handle,
+        ...(server.udpFastPath !== null ? { udpFastPath: server.udpFastPath } : {}),
         logger: logger.child({ component: `${COMPONENT}/listener` }),
         ednsUdpSize: config.ednsPacketMax,
         recursionAvailable: true,

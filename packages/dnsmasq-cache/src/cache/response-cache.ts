@@ -1,5 +1,12 @@
 import NodeCache from 'node-cache';
+import { nameMatches, questionHash } from '@kube-dns/daemon-kit';
 import type { StoredAnswer } from './stored-answer.js';
+
+/**
+ * The raw-index type of a name-error entry (`<name>/NX`, answering every type of the name): above every wire type,
+ * so it never equals one.
+ */
+export const NAME_ERROR_TYPE = 0x10000;
 
 /** A cached answer plus its place in the least-recently-used order. */
 export interface CacheEntry extends StoredAnswer {
@@ -15,6 +22,12 @@ export interface CacheEntry extends StoredAnswer {
   /** Neighbours in the LRU list (intrusive, so a hit moves an entry without allocating). */
   newer: CacheEntry | null;
   older: CacheEntry | null;
+  /** The key's name and type (NAME_ERROR_TYPE for `/NX`), and their wire-question hash: the raw index. */
+  rawName: string;
+  rawType: number;
+  rawHash: number;
+  /** The next entry in the raw index with the same hash. */
+  nextSameHash: CacheEntry | null;
 }
 
 /** What the cache reports for `insertions.bind` and `evictions.bind`, in dnsmasq's units (cache records). */
@@ -40,6 +53,11 @@ export class ResponseCache {
   private newest: CacheEntry | null = null;
   private oldest: CacheEntry | null = null;
   private weightInUse = 0;
+  /**
+   * Every entry by the hash of its key as a wire question (daemon-kit raw-question), for the UDP fast path: the
+   * same entries as the store, found from a query's bytes (`findRaw`).
+   */
+  private readonly byHash = new Map<number, CacheEntry>();
   readonly counters: CacheCounters = { insertions: 0, evictions: 0 };
 
   readonly capacity: number;
@@ -62,11 +80,27 @@ export class ResponseCache {
       this.remove(entry);
       return undefined;
     }
+    this.promote(entry);
+    return entry;
+  }
+
+  /**
+   * The stored entry with this name (the one at offset 12 of `query`, already scanned: its wire hash with `rawType`)
+   * and type (a wire type or NAME_ERROR_TYPE), live or expired; the LRU order is not touched.
+   */
+  findRaw(query: Buffer, hash: number, rawType: number): CacheEntry | undefined {
+    for (let entry = this.byHash.get(hash) ?? null; entry !== null; entry = entry.nextSameHash) {
+      if (entry.rawType === rawType && nameMatches(query, entry.rawName)) return entry;
+    }
+    return undefined;
+  }
+
+  /** Moves a live entry to the head of the LRU order, as a hit through `get` does. */
+  promote(entry: CacheEntry): void {
     if (entry !== this.newest) {
       this.unlink(entry);
       this.linkNewest(entry);
     }
-    return entry;
   }
 
   /** Stores an answer under `key`, replacing any previous one, evicting least recently used entries to fit. */
@@ -75,6 +109,11 @@ export class ResponseCache {
     const previous = this.store.get<CacheEntry>(key);
     if (previous !== undefined) this.remove(previous);
     if (this.weightInUse + answer.weight > this.capacity) this.makeRoom(answer.weight, now);
+    const slash = key.lastIndexOf('/');
+    const rawName = key.slice(0, slash);
+    const typeText = key.slice(slash + 1);
+    const rawType = typeText === 'NX' ? NAME_ERROR_TYPE : Number(typeText);
+    const rawHash = questionHash(rawName, rawType);
     // Every entry is built with the same fields in the same order: one hidden class on the hot path.
     const entry: CacheEntry = {
       wire: answer.wire,
@@ -91,7 +130,12 @@ export class ResponseCache {
       touches: null,
       newer: null,
       older: null,
+      rawName,
+      rawType,
+      rawHash,
+      nextSameHash: this.byHash.get(rawHash) ?? null,
     };
+    this.byHash.set(rawHash, entry);
     this.store.set(key, entry);
     this.linkNewest(entry);
     this.weightInUse += entry.weight;
@@ -102,6 +146,7 @@ export class ResponseCache {
   /** Drops every entry (SIGHUP, --clear-on-reload); not counted as evictions, as in dnsmasq. */
   clear(): void {
     this.store.flushAll();
+    this.byHash.clear();
     this.newest = null;
     this.oldest = null;
     this.weightInUse = 0;
@@ -142,6 +187,18 @@ export class ResponseCache {
     this.store.del(entry.key);
     this.unlink(entry);
     this.weightInUse -= entry.weight;
+    const first = this.byHash.get(entry.rawHash);
+    if (first === entry) {
+      if (entry.nextSameHash === null) this.byHash.delete(entry.rawHash);
+      else this.byHash.set(entry.rawHash, entry.nextSameHash);
+    } else {
+      for (let previous = first ?? null; previous !== null; previous = previous.nextSameHash) {
+        if (previous.nextSameHash === entry) {
+          previous.nextSameHash = entry.nextSameHash;
+          break;
+        }
+      }
+    }
   }
 
   private unlink(entry: CacheEntry): void {
