@@ -1,5 +1,6 @@
 import type { ApiServerHandle, KubeObject } from '@kube-dns/apiserver-sim';
 import { RRType } from '@kube-dns/daemon-kit';
+import { join } from 'node:path';
 import {
   clusterIpService,
   endpointIp,
@@ -7,11 +8,14 @@ import {
   headlessFqdn,
   headlessName,
   namespaceName,
+  serviceFqdn,
+  writeQueryFile,
   ZONE,
   type ClusterShape,
 } from '../cluster.js';
 import { startCluster, type SuiteContext, type SuiteResult } from '../context.js';
 import { answerAddresses, type DnsClient, type DecodedResponse } from '../dns-client.js';
+import { runDnsperf } from '../dnsperf.js';
 import { MiB, RssSampler, rssBytes } from '../proc.js';
 import { atMost, ratioAtMost, row } from '../report.js';
 import { startKubeDns, type KubeDnsProcess } from '../servers.js';
@@ -207,6 +211,24 @@ export async function scale(ctx: SuiteContext): Promise<SuiteResult> {
         `${(relist.peak / MiB).toFixed(1)} MiB (${relist.samples} samples); answers after: ${answerAddresses(after).length} addresses`,
     );
 
+    // Serving: every A, SRV and headless question of the cluster asked once, so the answer cache holds them all
+    // (like CoreDNS's cache, outside the sizing formula the target comes from).
+    const servingFile = join(ctx.workDir, 'scale-serving.txt');
+    writeQueryFile(servingFile, [
+      ...Array.from({ length: shape.clusterIpServices }, (_, i) => [serviceFqdn(i, shape), 'A'] as const),
+      ...Array.from(
+        { length: shape.clusterIpServices },
+        (_, i) => [`_http._tcp.${serviceFqdn(i, shape)}`, 'SRV'] as const,
+      ),
+      ...Array.from({ length: shape.headlessServices }, (_, i) => [headlessFqdn(i, shape), 'A'] as const),
+    ]);
+    await runDnsperf({ port: kubeDns.port, file: servingFile, maxRuns: 1, outstanding: 20 });
+    await sleep(3000);
+    const rssServing = rssBytes(pid);
+    ctx.log(
+      `RSS serving with ${2 * shape.clusterIpServices + shape.headlessServices} answers cached: ${(rssServing / MiB).toFixed(1)} MiB`,
+    );
+
     const suite = '4 scale';
     const rows = [
       row(suite, 'start to ready', 's', kubeDns.readyAfterMs / 1000, null, null, atMost(5, 's')),
@@ -220,6 +242,7 @@ export async function scale(ctx: SuiteContext): Promise<SuiteResult> {
         'steady',
         ratioAtMost(1.3),
       ),
+      row(suite, 'kube-dns RSS serving, answer cache holding 22k answers', 'MiB', rssServing / MiB),
       row(suite, `DNS programming latency p50 (${CHURN_RATE} changes/s)`, 'ms', p50),
       row(suite, `DNS programming latency p99 (${CHURN_RATE} changes/s)`, 'ms', p99, null, null, atMost(50, 'ms')),
     ];
@@ -231,6 +254,7 @@ export async function scale(ctx: SuiteContext): Promise<SuiteResult> {
         readyAfterMs: round(kubeDns.readyAfterMs, 1),
         rssAtReadyMiB: round(rssAtReady / MiB, 1),
         rssAfterSyncMiB: round(rssAfterSync / MiB, 1),
+        rssServingMiB: round(rssServing / MiB, 1),
         churn: {
           ratePerSecond: CHURN_RATE,
           seconds: ctx.churnSeconds,
