@@ -117,6 +117,14 @@ export class WireWriter {
   }
 
   finish(): Buffer {
-    return Buffer.concat(this.chunks, this.length);
+    // The result lives in the cache for the answer's lifetime: it gets memory of its own, not a slice of
+    // Buffer's shared 8 KiB pool (Buffer.concat), where a 100-octet answer kept a whole slab alive.
+    const out = Buffer.allocUnsafeSlow(this.length);
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      out.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return out;
   }
 }
