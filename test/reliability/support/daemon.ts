@@ -59,7 +59,12 @@ export function spawnDaemon(name: DaemonName, args: string[], options: SpawnOpti
   const nodeArgs = ['--import', MEMPROBE];
   if (options.maxOldSpaceMb !== undefined) nodeArgs.push(`--max-old-space-size=${options.maxOldSpaceMb}`);
   const child = spawn(process.execPath, [...nodeArgs, BINS[name], ...args], {
-    env: { PATH: process.env['PATH'], LOG_FORMAT: 'json', ...options.env },
+    env: {
+      PATH: process.env['PATH'],
+      LOG_FORMAT: 'json',
+      ...(process.env['MEMPROBE_SNAPSHOT_DIR'] ? { MEMPROBE_SNAPSHOT_DIR: process.env['MEMPROBE_SNAPSHOT_DIR'] } : {}),
+      ...options.env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const lines: LogRecord[] = [];

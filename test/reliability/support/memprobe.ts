@@ -9,6 +9,14 @@ import vm from 'node:vm';
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
+// SIGWINCH: a heap snapshot into MEMPROBE_SNAPSHOT_DIR (leak hunting by hand; no test sends it).
+process.on('SIGWINCH', () => {
+  const dir = process.env['MEMPROBE_SNAPSHOT_DIR'];
+  if (dir === undefined) return;
+  const file = v8.writeHeapSnapshot(`${dir}/heap-${process.pid}-${Date.now()}.heapsnapshot`);
+  process.stderr.write(JSON.stringify({ memprobe_snapshot: file }) + '\n');
+});
+
 process.on('SIGUSR2', () => {
   gc();
   gc();
