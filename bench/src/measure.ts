@@ -139,13 +139,21 @@ export function describeSample(s: RunSample): string {
   );
 }
 
+export interface CompareResult {
+  /** The shared fixed rate (queries/s) every server was asked to sustain. */
+  fixedRate: number;
+  summaries: Record<string, ServerSummary>;
+  samples: RunSample[];
+}
+
 /**
- * Runs ours and the peer alternately (the order flips every round): `rounds` full-speed runs each, then
- * `rounds` runs at a fixed rate both sustain, with per-query latencies. Medians per server and mode.
+ * Runs the servers in turn, the order rotating every round: `rounds` full-speed runs each, then `rounds` runs at a
+ * fixed rate all sustain (half the slowest one's median full speed unless given), with per-query latencies.
+ * Medians per server and mode.
  */
-export async function comparePair(ours: ServerProcess, peer: ServerProcess, options: PairOptions): Promise<PairResult> {
+export async function compareServers(servers: readonly ServerProcess[], options: PairOptions): Promise<CompareResult> {
   const samples: RunSample[] = [];
-  const order = (round: number): ServerProcess[] => (round % 2 === 0 ? [ours, peer] : [peer, ours]);
+  const order = (round: number): ServerProcess[] => servers.map((_, i) => servers[(i + round) % servers.length]!);
   const run = async (server: ServerProcess, mode: Mode, round: number, rate?: number): Promise<void> => {
     await options.beforeRun?.(server);
     const sample = await measureRun(server, {
@@ -162,11 +170,24 @@ export async function comparePair(ours: ServerProcess, peer: ServerProcess, opti
   for (let round = 0; round < options.rounds; round++) {
     for (const server of order(round)) await run(server, 'full', round);
   }
-  const slower = Math.min(summarize(samples, ours.name).qpsFull, summarize(samples, peer.name).qpsFull);
+  const slowest = Math.min(...servers.map((server) => summarize(samples, server.name).qpsFull));
   const fixedRate =
-    options.fixedRate ?? Math.max(1000, Math.min(options.maxFixedRate ?? 20_000, Math.floor(slower / 2 / 1000) * 1000));
+    options.fixedRate ??
+    Math.max(1000, Math.min(options.maxFixedRate ?? 20_000, Math.floor(slowest / 2 / 1000) * 1000));
   for (let round = 0; round < options.rounds; round++) {
     for (const server of order(round)) await run(server, 'fixed', round, fixedRate);
   }
-  return { fixedRate, ours: summarize(samples, ours.name), peer: summarize(samples, peer.name), samples };
+  const summaries = Object.fromEntries(servers.map((server) => [server.name, summarize(samples, server.name)]));
+  return { fixedRate, summaries, samples };
+}
+
+/** compareServers for ours and one peer (the order flips every round). */
+export async function comparePair(ours: ServerProcess, peer: ServerProcess, options: PairOptions): Promise<PairResult> {
+  const result = await compareServers([ours, peer], options);
+  return {
+    fixedRate: result.fixedRate,
+    ours: result.summaries[ours.name]!,
+    peer: result.summaries[peer.name]!,
+    samples: result.samples,
+  };
 }

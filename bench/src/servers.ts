@@ -110,6 +110,14 @@ export async function waitAnswering(
   );
 }
 
+/** The raw dgram echo (floor-echo.ts) in a Node process of its own, answering on `port`. */
+export async function startFloorEcho(port: number, client: DnsClient): Promise<ServerProcess> {
+  const script = join(repoRoot, 'bench/dist/floor-echo.js');
+  const server = launch('node-dgram-floor', process.execPath, [script, String(port)], port, nodeEnv());
+  await waitAnswering(server, client, 'floor.bench.example', RRType.A);
+  return server;
+}
+
 /** dnsmasq 2.90 in the foreground with the given flags (plus --user=root when run as root: it drops privileges otherwise). */
 export async function startDnsmasq(args: string[], port: number, client: DnsClient): Promise<ServerProcess> {
   const server = launch('dnsmasq', 'dnsmasq', args, port);

@@ -2,9 +2,16 @@ import { join } from 'node:path';
 import { writeQueryFile } from '../cluster.js';
 import type { SuiteContext, SuiteResult } from '../context.js';
 import { runDnsperf } from '../dnsperf.js';
-import { comparePair } from '../measure.js';
-import { ratioAtLeast, ratioAtMost, row } from '../report.js';
-import { cacheCommonFlags, freePort, startDnsmasq, startDnsmasqCache, type ServerProcess } from '../servers.js';
+import { compareServers, type ServerSummary } from '../measure.js';
+import { ratioAtLeast, ratioAtMost, row, type Row } from '../report.js';
+import {
+  cacheCommonFlags,
+  freePort,
+  startDnsmasq,
+  startDnsmasqCache,
+  startFloorEcho,
+  type ServerProcess,
+} from '../servers.js';
 import { chaosCounter } from '../chaos.js';
 import { startStubUpstream } from '../upstream.js';
 
@@ -52,7 +59,22 @@ export async function cacheHits(ctx: SuiteContext): Promise<SuiteResult> {
       peer: await chaosCounter(ctx.client, peer.port, 'misses.bind'),
     };
 
-    const pair = await comparePair(ours, peer, { file, rounds: ctx.rounds, seconds: ctx.seconds, log: ctx.log });
+    // The floor: a raw Node dgram server sending the same replies (see floor-echo.ts), measured in the same rounds.
+    const floor = await startFloorEcho(await freePort(), ctx.client);
+    servers.push(floor);
+    const all = await compareServers([ours, peer, floor], {
+      file,
+      rounds: ctx.rounds,
+      seconds: ctx.seconds,
+      log: ctx.log,
+    });
+    const pair = {
+      fixedRate: all.fixedRate,
+      ours: all.summaries[ours.name]!,
+      peer: all.summaries[peer.name]!,
+      floor: all.summaries[floor.name]!,
+      samples: all.samples,
+    };
     const missesDuring = {
       ours: (await chaosCounter(ctx.client, ours.port, 'misses.bind')) - missesBefore.ours,
       peer: (await chaosCounter(ctx.client, peer.port, 'misses.bind')) - missesBefore.peer,
@@ -89,10 +111,22 @@ export async function cacheHits(ctx: SuiteContext): Promise<SuiteResult> {
         'dnsmasq',
         ratioAtMost(1.5),
       ),
+      ...floorRows(pair.floor, pair.peer, pair.fixedRate),
     ];
     return { name: 'cache-hits', rows, raw: { names: NAMES, warm, missesDuringRuns: missesDuring, ...pair } };
   } finally {
     for (const server of servers) await server.stop();
     await upstream.close();
   }
+}
+
+/** The Node floor beside dnsmasq: what a Node server that does nothing but reply costs (no target). */
+function floorRows(floor: ServerSummary, peer: ServerSummary, rate: number): Row[] {
+  const suite = '1 cache hits, Node floor (raw dgram echo)';
+  return [
+    row(suite, 'answered q/s, full speed', 'q/s', floor.qpsFull, peer.qpsFull, 'dnsmasq'),
+    row(suite, 'CPU per 100k answers, full speed', 's', floor.cpuPer100kFull, peer.cpuPer100kFull, 'dnsmasq'),
+    row(suite, `CPU per 100k answers, ${rate} q/s`, 's', floor.cpuPer100kFixed, peer.cpuPer100kFixed, 'dnsmasq'),
+    row(suite, `p99 latency at ${rate} q/s`, 'ms', floor.p99MsFixed, peer.p99MsFixed, 'dnsmasq'),
+  ];
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { namespaceName, serviceFqdn, writeQueryFile } from '../cluster.js';
 import type { SuiteContext, SuiteResult } from '../context.js';
+import { chaosCounter } from '../chaos.js';
 import { runDnsperf } from '../dnsperf.js';
 import { comparePair, type PairResult } from '../measure.js';
 import { row, type Row } from '../report.js';
@@ -48,7 +49,7 @@ export async function misses(ctx: SuiteContext): Promise<SuiteResult> {
   ];
 
   const rows: Row[] = [];
-  const raw: Record<string, PairResult & { flags: string[] }> = {};
+  const raw: Record<string, PairResult & { flags: string[]; forwardedShare: { ours: number; peer: number } }> = {};
   for (const negcache of [false, true]) {
     const variant = negcache ? 'negative caching on' : '--no-negcache (manifest)';
     ctx.log(`-- misses, ${variant}`);
@@ -60,6 +61,10 @@ export async function misses(ctx: SuiteContext): Promise<SuiteResult> {
       const oursPort = await freePort();
       const ours = await startDnsmasqCache(manifestFlags(oursPort, negcache), oursPort, ctx.client);
       servers.push(ours);
+      const missesBefore = {
+        ours: await chaosCounter(ctx.client, ours.port, 'misses.bind'),
+        peer: await chaosCounter(ctx.client, peer.port, 'misses.bind'),
+      };
       const pair = await comparePair(ours, peer, {
         file,
         rounds: ctx.rounds,
@@ -71,7 +76,16 @@ export async function misses(ctx: SuiteContext): Promise<SuiteResult> {
         },
         log: ctx.log,
       });
-      raw[negcache ? 'negcache' : 'noNegcache'] = { flags: manifestFlags(0, negcache), ...pair };
+      // misses.bind over every query of the runs and warm-ups: the share each cache sent on to kube-dns.
+      const answered = (name: string): number =>
+        pair.samples.filter((s) => s.server === name).reduce((sum, s) => sum + s.completed, 0) +
+        2 * ctx.rounds * queries.length;
+      const forwardedShare = {
+        ours: ((await chaosCounter(ctx.client, ours.port, 'misses.bind')) - missesBefore.ours) / answered(ours.name),
+        peer: ((await chaosCounter(ctx.client, peer.port, 'misses.bind')) - missesBefore.peer) / answered(peer.name),
+      };
+      ctx.log(`forwarded to kube-dns: ${JSON.stringify(forwardedShare)}`);
+      raw[negcache ? 'negcache' : 'noNegcache'] = { flags: manifestFlags(0, negcache), forwardedShare, ...pair };
       const suite = `3 ndots:5 misses, ${variant}`;
       rows.push(
         row(suite, 'answered q/s, full speed', 'q/s', pair.ours.qpsFull, pair.peer.qpsFull, 'dnsmasq'),
@@ -93,6 +107,14 @@ export async function misses(ctx: SuiteContext): Promise<SuiteResult> {
         ),
         row(suite, `p50 latency at ${pair.fixedRate} q/s`, 'ms', pair.ours.p50MsFixed, pair.peer.p50MsFixed, 'dnsmasq'),
         row(suite, `p99 latency at ${pair.fixedRate} q/s`, 'ms', pair.ours.p99MsFixed, pair.peer.p99MsFixed, 'dnsmasq'),
+        row(
+          suite,
+          'share of questions forwarded to kube-dns (misses.bind)',
+          '%',
+          100 * forwardedShare.ours,
+          100 * forwardedShare.peer,
+          'dnsmasq',
+        ),
         row(
           suite,
           `kube-dns CPU per 100k client answers, ${pair.fixedRate} q/s`,

@@ -156,11 +156,13 @@ export async function scale(ctx: SuiteContext): Promise<SuiteResult> {
     kubeDns = await startKubeDns(kubeconfig);
     const pid = kubeDns.pid;
     const rssAtReady = rssBytes(pid);
-    await sleep(5000);
+    // V8 returns the pages the sync's garbage left to the system ~10 s after the burst (its memory reducer):
+    // "after sync" is the settled figure, 15 s after ready; the one at ready is reported too.
+    await sleep(15_000);
     const rssAfterSync = rssBytes(pid);
     ctx.log(
       `kube-dns ready after ${kubeDns.readyAfterMs.toFixed(0)} ms; RSS at ready ${(rssAtReady / MiB).toFixed(1)} MiB, ` +
-        `5 s later ${(rssAfterSync / MiB).toFixed(1)} MiB`,
+        `settled (15 s later) ${(rssAfterSync / MiB).toFixed(1)} MiB`,
     );
 
     const churnSampler = new RssSampler(pid, 50);
@@ -232,7 +234,16 @@ export async function scale(ctx: SuiteContext): Promise<SuiteResult> {
     const suite = '4 scale';
     const rows = [
       row(suite, 'start to ready', 's', kubeDns.readyAfterMs / 1000, null, null, atMost(5, 's')),
-      row(suite, 'kube-dns RSS after sync', 'MiB', rssAfterSync / MiB, null, null, atMost(114, 'MiB')),
+      row(suite, 'kube-dns RSS at ready (sync just done)', 'MiB', rssAtReady / MiB),
+      row(
+        suite,
+        'kube-dns RSS after sync (settled, 15 s after ready)',
+        'MiB',
+        rssAfterSync / MiB,
+        null,
+        null,
+        atMost(114, 'MiB'),
+      ),
       row(
         suite,
         'RSS peak during forced re-list / steady',

@@ -1,0 +1,27 @@
+/**
+ * The floor under any Node DNS server: a raw `dgram` server that answers every query with the bytes a cache hit
+ * sends (the question echoed, QR/RD/RA, one A record) and does nothing else: no parsing, no lookup, no metrics.
+ * Run as a process of its own (`node bench/dist/floor-echo.js <port>`), beside dnsmasq and dnsmasq-cache in the
+ * cache-hit benchmark, so the table shows how much of the gap to dnsmasq is Node itself.
+ */
+import dgram from 'node:dgram';
+
+const A_RECORD = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 1, 0x51, 0x80, 0, 4, 192, 0, 2, 1]);
+const port = Number(process.argv[2]);
+
+// Replies go back to the IP the query came from: no dns.lookup (and no extra tick) per send, as daemon-kit.
+const socket = dgram.createSocket({
+  type: 'udp4',
+  lookup: (address: string, _family: unknown, callback: (e: null, a: string, f: number) => void) =>
+    callback(null, address, 4),
+});
+socket.on('message', (query, remote) => {
+  const out = Buffer.allocUnsafe(query.length + A_RECORD.length);
+  query.copy(out);
+  A_RECORD.copy(out, query.length);
+  out[2] = 0x80 | (query[2]! & 0x79);
+  out[3] = 0x80;
+  out[7] = 1;
+  socket.send(out, remote.port, remote.address);
+});
+socket.bind(port, '127.0.0.1');
