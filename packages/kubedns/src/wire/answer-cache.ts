@@ -84,16 +84,17 @@ export class AnswerCache {
   }
 
   set(qtype: number, qname: string, encoded: EncodedAnswer, scopes: readonly Scope[], tag = 0): void {
+    const previous = this.byType.get(qtype)?.get(qname);
+    if (previous !== undefined) this.drop(this.byType.get(qtype)!, previous);
+    if (this.entries.length >= this.maxEntries) {
+      const victim = this.entries[Math.floor(this.random() * this.entries.length)]!;
+      this.drop(this.byType.get(victim.qtype)!, victim);
+    }
+    // Looked up after the drops: a drop that empties a type's map removes it.
     let names = this.byType.get(qtype);
     if (names === undefined) {
       names = new Map();
       this.byType.set(qtype, names);
-    }
-    const previous = names.get(qname);
-    if (previous !== undefined) this.drop(names, previous);
-    if (this.entries.length >= this.maxEntries) {
-      const victim = this.entries[Math.floor(this.random() * this.entries.length)]!;
-      this.drop(this.byType.get(victim.qtype)!, victim);
     }
     const unique = [...new Set(scopes)];
     const hash = questionHash(qname, qtype);
@@ -127,6 +128,8 @@ export class AnswerCache {
 
   private drop(names: Map<string, CachedAnswer>, entry: CachedAnswer): void {
     names.delete(entry.qname);
+    // Clients choose the types (65536 of them): a type with no answers left keeps no map behind.
+    if (names.size === 0) this.byType.delete(entry.qtype);
     // Swap-remove from the entry list.
     const last = this.entries.pop()!;
     if (last !== entry) {
