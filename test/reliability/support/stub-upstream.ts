@@ -1,4 +1,3 @@
-import dnsPacket from 'dns-packet';
 import {
   buildErrorResponse,
   silentLogger,
@@ -40,14 +39,15 @@ export async function startStubUpstream(options: { host?: string; delayMs?: numb
     const { view } = request;
     if (view.qname === 'example.org' || view.qname.endsWith('.example.org')) {
       if (view.qtype === 1 && view.qclass === 1) {
-        const question = dnsPacket.decode(request.query).questions ?? [];
-        return dnsPacket.encode({
-          type: 'response',
-          id: view.id,
-          flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
-          questions: question,
-          answers: [{ type: 'A', name: question[0]?.name ?? view.qname, ttl: 300, data: STUB_ADDRESS }],
-        });
+        // Built from the query's own bytes: the question echoed octet for octet (any label bytes), the
+        // answer's owner a pointer to it.
+        const header = Buffer.alloc(12);
+        header.writeUInt16BE(view.id, 0);
+        header.writeUInt16BE(0x8000 | (view.flags & 0x0100) | 0x0080, 2);
+        header.writeUInt16BE(1, 4);
+        header.writeUInt16BE(1, 6);
+        const answer = Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, ...STUB_ADDRESS.split('.').map(Number)]);
+        return Buffer.concat([header, request.query.subarray(12, view.questionEnd), answer]);
       }
       return buildErrorResponse(request.query, view, 0, { recursionAvailable: true });
     }
