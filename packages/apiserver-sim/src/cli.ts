@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Command, CommanderError, Option } from 'commander';
-import { StartupError, type LogFormat, type LogLevel } from '@kube-dns/daemon-kit';
+import { readPackageVersion, StartupError, type LogFormat, type LogLevel } from '@kube-dns/daemon-kit';
 
 /** Everything the command line decides, units applied (ms). */
 export interface SimulatorConfig {
@@ -37,14 +36,8 @@ function fail(message: string): never {
   throw new StartupError(COMPONENT, message);
 }
 
-export function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
-    return (JSON.parse(text) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
+/** The package version, from package.json next to dist/ (so it cannot drift from the release). */
+export const packageVersion = (): string => readPackageVersion(new URL('../package.json', import.meta.url));
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

@@ -10,3 +10,4 @@ export * from './shutdown.js';
 export * from './startup-error.js';
 export * from './tcp-framing.js';
 export * from './upstream-exchange.js';
+export * from './cli-support.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ipFamily, StartupError } from '@kube-dns/daemon-kit';
+import { ipFamily, readPackageVersion, StartupError } from '@kube-dns/daemon-kit';
 import { dnsmasqLongOptions, dnsmasqShortOption } from './cli/dnsmasq-options.js';
 import { parseServerSpec } from './cli/server-spec.js';
 import { defaultConfig, MIN_CACHE_TTL_LIMIT, type DnsmasqCacheConfig } from './config.js';
@@ -9,15 +9,8 @@ export const COMPONENT = 'dnsmasq-cache';
 /** The dnsmasq release whose flags, statistics and caching rules we follow. */
 export const DNSMASQ_VERSION = '2.90';
 
-/** The package version, read from package.json next to dist/ (so it cannot drift from the release). */
-export function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
-    return (JSON.parse(text) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
+/** The package version, from package.json next to dist/ (so it cannot drift from the release). */
+export const packageVersion = (): string => readPackageVersion(new URL('../package.json', import.meta.url));
 
 const fail = (message: string): never => {
   throw new StartupError(COMPONENT, message);

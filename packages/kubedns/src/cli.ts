@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import {
   ipFamily,
@@ -8,6 +7,8 @@ import {
   StartupError,
   type LogFormat,
   type UpstreamServer,
+  normalizePflagArgs,
+  readPackageVersion,
 } from '@kube-dns/daemon-kit';
 
 export type EndpointsApi = 'endpointslices' | 'endpoints';
@@ -64,15 +65,8 @@ export interface KubeDnsConfig {
 
 const COMPONENT = 'kube-dns';
 
-/** The package version, read from package.json next to dist/ (so it cannot drift from the release). */
-export function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
-    return (JSON.parse(text) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
+/** The package version, from package.json next to dist/ (so it cannot drift from the release). */
+export const packageVersion = (): string => readPackageVersion(new URL('../package.json', import.meta.url));
 const MAX_TTL = 2_147_483_647;
 
 /** Go's time.ParseDuration for non-negative values (`60s`, `1m30s`, `1.5h`, `500ms`, `0`) → milliseconds. */
@@ -104,23 +98,6 @@ export function expandEnv(text: string, env: NodeJS.ProcessEnv): string {
   return text.replace(/\$\{([^}]*)\}|\$([A-Za-z0-9_]+)/g, (_, braced?: string, bare?: string) => {
     return env[(braced ?? bare)!] ?? '';
   });
-}
-
-/** pflag's WordSepNormalizeFunc: `--dns_port` is `--dns-port`, for every flag. */
-function normalizeFlagNames(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  let rest = false;
-  for (const arg of argv) {
-    if (rest || !arg.startsWith('--') || arg === '--') {
-      if (arg === '--') rest = true;
-      out.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq < 0 ? arg : arg.slice(0, eq);
-    out.push(name.replace(/_/g, '-') + (eq < 0 ? '' : arg.slice(eq)));
-  }
-  return out;
 }
 
 function buildCommand(output: { out: string; err: string }): Command {
@@ -299,7 +276,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const command = buildCommand(output);
   let print: string | null = null;
   try {
-    command.parse(normalizeFlagNames(argv), { from: 'user' });
+    command.parse(normalizePflagArgs(argv), { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError && error.code === 'commander.helpDisplayed') {
       print = output.out;

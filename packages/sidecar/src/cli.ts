@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { Command, CommanderError, Option } from 'commander';
-import { StartupError, type LogFormat } from '@kube-dns/daemon-kit';
+import { normalizePflagArgs, readPackageVersion, StartupError, type LogFormat } from '@kube-dns/daemon-kit';
 import { parseProbeOption, ProbeOptionError, type ProbeOption } from './probe-option.js';
 
 /** Everything the command line decides, with units applied (ms). */
@@ -30,39 +29,8 @@ export interface SidecarConfig {
 
 export const COMPONENT = 'sidecar';
 
-/** The package version, read from package.json next to dist/ (so it cannot drift from the release). */
-export function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
-    return (JSON.parse(text) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-/**
- * pflag's WordSepNormalizeFunc (the original installs it): `--dnsmasq_port` is `--dnsmasq-port`. And pflag's
- * shorthand with `=` (`-v=2`), which commander would read as the value `=2`.
- */
-function normalizeFlagNames(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  let rest = false;
-  for (const arg of argv) {
-    if (!rest && arg.startsWith('-v=')) {
-      out.push(`--v=${arg.slice(3)}`);
-      continue;
-    }
-    if (rest || !arg.startsWith('--') || arg === '--') {
-      if (arg === '--') rest = true;
-      out.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq < 0 ? arg : arg.slice(0, eq);
-    out.push(name.replace(/_/g, '-') + (eq < 0 ? '' : arg.slice(eq)));
-  }
-  return out;
-}
+/** The package version, from package.json next to dist/ (so it cannot drift from the release). */
+export const packageVersion = (): string => readPackageVersion(new URL('../package.json', import.meta.url));
 
 function buildCommand(output: { out: string; err: string }): Command {
   return new Command('sidecar')
@@ -158,7 +126,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const command = buildCommand(output);
   let print: string | null = null;
   try {
-    command.parse(normalizeFlagNames(argv), { from: 'user' });
+    command.parse(normalizePflagArgs(argv), { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError && error.code === 'commander.helpDisplayed') print = output.out;
     else if (error instanceof CommanderError) fail(error.message.replace(/^error: /, '').split('\n')[0]!);
