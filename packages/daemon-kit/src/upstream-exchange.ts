@@ -41,6 +41,49 @@ export function formatServer(server: UpstreamServer, separator = ':'): string {
     : `${server.host}${separator}${server.port}`;
 }
 
+/** What both transports share: one settlement, a deadline, abort, and errors named after the server. */
+interface PendingExchange {
+  settle(error: Error | null, response?: Buffer): void;
+  networkError(error: Error | string): void;
+}
+
+function startExchange(
+  server: UpstreamServer,
+  options: ExchangeOptions,
+  release: () => void,
+  resolve: (response: Buffer) => void,
+  reject: (error: Error) => void,
+): PendingExchange {
+  let settled = false;
+  const settle = (error: Error | null, response?: Buffer): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+    release();
+    if (error) reject(error);
+    else resolve(response!);
+  };
+  const onAbort = (): void => settle(new ExchangeError('ERR_UPSTREAM_ABORTED', 'aborted'));
+  const timer = setTimeout(
+    () =>
+      settle(
+        new ExchangeError('ERR_UPSTREAM_TIMEOUT', `no answer from ${formatServer(server)} in ${options.timeoutMs} ms`),
+      ),
+    options.timeoutMs,
+  );
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    settle,
+    networkError: (error) =>
+      settle(
+        typeof error === 'string'
+          ? new ExchangeError('ERR_UPSTREAM_NETWORK', `${formatServer(server)}: ${error}`)
+          : new ExchangeError('ERR_UPSTREAM_NETWORK', `${formatServer(server)}: ${error.message}`, { cause: error }),
+      ),
+  };
+}
+
 /**
  * Sends `query` (already carrying the ID to match) over UDP from a fresh socket on a random source port,
  * and resolves with the first response that comes from that server and port, with the same ID and
@@ -54,31 +97,8 @@ export function exchangeUdp(server: UpstreamServer, query: Buffer, options: Exch
       return;
     }
     const socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
-    let settled = false;
-    const settle = (error: Error | null, response?: Buffer): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      socket.close();
-      if (error) reject(error);
-      else resolve(response!);
-    };
-    const onAbort = (): void => settle(new ExchangeError('ERR_UPSTREAM_ABORTED', 'aborted'));
-    const timer = setTimeout(
-      () =>
-        settle(
-          new ExchangeError(
-            'ERR_UPSTREAM_TIMEOUT',
-            `no answer from ${formatServer(server)} in ${options.timeoutMs} ms`,
-          ),
-        ),
-      options.timeoutMs,
-    );
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    socket.on('error', (error) =>
-      settle(new ExchangeError('ERR_UPSTREAM_NETWORK', `${formatServer(server)}: ${error.message}`, { cause: error })),
-    );
+    const pending = startExchange(server, options, () => socket.close(), resolve, reject);
+    socket.on('error', (error) => pending.networkError(error));
     socket.on('message', (message, rinfo) => {
       if (rinfo.port !== server.port || !sameAddress(rinfo.address, server.host)) {
         options.onRejectedResponse?.('source');
@@ -89,13 +109,10 @@ export function exchangeUdp(server: UpstreamServer, query: Buffer, options: Exch
         options.onRejectedResponse?.(problem);
         return;
       }
-      settle(null, message);
+      pending.settle(null, message);
     });
     socket.send(query, server.port, server.host, (error) => {
-      if (error)
-        settle(
-          new ExchangeError('ERR_UPSTREAM_NETWORK', `${formatServer(server)}: ${error.message}`, { cause: error }),
-        );
+      if (error) pending.networkError(error);
     });
   });
 }
@@ -110,34 +127,9 @@ export function exchangeTcp(server: UpstreamServer, query: Buffer, options: Exch
     }
     const socket = net.connect({ host: server.host, port: server.port, noDelay: true });
     const reader = new TcpFrameReader();
-    let settled = false;
-    const settle = (error: Error | null, response?: Buffer): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      if (error) reject(error);
-      else resolve(response!);
-    };
-    const onAbort = (): void => settle(new ExchangeError('ERR_UPSTREAM_ABORTED', 'aborted'));
-    const timer = setTimeout(
-      () =>
-        settle(
-          new ExchangeError(
-            'ERR_UPSTREAM_TIMEOUT',
-            `no answer from ${formatServer(server)} in ${options.timeoutMs} ms`,
-          ),
-        ),
-      options.timeoutMs,
-    );
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    socket.on('error', (error) =>
-      settle(new ExchangeError('ERR_UPSTREAM_NETWORK', `${formatServer(server)}: ${error.message}`, { cause: error })),
-    );
-    socket.on('close', () =>
-      settle(new ExchangeError('ERR_UPSTREAM_NETWORK', `${formatServer(server)}: connection closed before an answer`)),
-    );
+    const pending = startExchange(server, options, () => socket.destroy(), resolve, reject);
+    socket.on('error', (error) => pending.networkError(error));
+    socket.on('close', () => pending.networkError('connection closed before an answer'));
     socket.on('connect', () => socket.write(frameMessage(query)));
     socket.on('data', (chunk: Buffer) => {
       for (const frame of reader.push(chunk)) {
@@ -146,7 +138,7 @@ export function exchangeTcp(server: UpstreamServer, query: Buffer, options: Exch
           options.onRejectedResponse?.(problem);
           continue;
         }
-        settle(null, frame);
+        pending.settle(null, frame);
       }
     });
   });
