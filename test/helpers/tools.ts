@@ -8,6 +8,8 @@ const packages: Record<string, string> = {
   ip: 'iproute2',
   promtool: 'prometheus',
   knotd: 'knot',
+  openssl: 'openssl',
+  getent: 'libc-bin',
 };
 
 /** true if `tool` runs here. */
