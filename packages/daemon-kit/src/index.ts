@@ -10,4 +10,5 @@ export * from './shutdown.js';
 export * from './startup-error.js';
 export * from './tcp-framing.js';
 export * from './upstream-exchange.js';
+export * from './udp-upstream-pool.js';
 export * from './cli-support.js';

@@ -22,11 +22,14 @@ export class ExchangeError extends Error {
   }
 }
 
+/** Why a datagram was not taken as the answer: wrong source address or port, ID or question, or not a response. */
+export type RejectReason = 'source' | 'id' | 'question' | 'malformed';
+
 export interface ExchangeOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   /** Called for each datagram that fails validation (wrong source, ID or question): spoofing attempts. */
-  onRejectedResponse?: (reason: 'source' | 'id' | 'question' | 'malformed') => void;
+  onRejectedResponse?: (reason: RejectReason) => void;
 }
 
 /** A fresh random 16-bit query ID (RFC 5452 §9.2). */
@@ -85,7 +88,8 @@ function startExchange(
 }
 
 /**
- * Sends `query` (already carrying the ID to match) over UDP from a fresh socket on a random source port,
+ * Sends `query` (already carrying the ID to match) over UDP from a fresh socket on a random source port (for
+ * one-off queries; a forwarder sending many uses a UdpUpstreamPool, which shares a few sockets),
  * and resolves with the first response that comes from that server and port, with the same ID and
  * question (name compared case-insensitively). Anything else is ignored, not accepted (RFC 5452).
  */

@@ -198,6 +198,11 @@ export class CacheServer {
     return this.routing;
   }
 
+  /** Closes the upstream sockets (after the listeners: a forward still in flight ends in SERVFAIL). */
+  close(): void {
+    this.forwarder.close();
+  }
+
   setHosts(hosts: HostsTable): void {
     this.hosts = hosts;
   }

@@ -249,6 +249,7 @@ export async function main(config: DnsmasqCacheConfig, deps: MainDeps = {}): Pro
       configWatcher?.stop();
       if (retryTimer !== null) clearTimeout(retryTimer);
       await Promise.all([...listeners.map((l) => l.close()), metricsServer?.close()]);
+      server.close();
       await applying.catch(() => undefined);
     },
   };

@@ -1,11 +1,12 @@
 import {
   ExchangeError,
   exchangeTcp,
-  exchangeUdp,
   Flag,
   randomQueryId,
   Rcode,
+  UdpUpstreamPool,
   type ExchangeOptions,
+  type RejectReason,
   type Transport,
   type UpstreamServer,
 } from '@kube-dns/daemon-kit';
@@ -23,9 +24,10 @@ export interface ForwarderOptions {
   strictOrder: boolean;
   stats: ServerStats;
   /** A forged or stray datagram was ignored (wrong source, ID or question). */
-  onRejectedResponse?: (reason: 'source' | 'id' | 'question' | 'malformed') => void;
+  onRejectedResponse?: (reason: RejectReason) => void;
   /** A server failed (timeout, network, SERVFAIL/REFUSED): for logs and metrics. */
   onServerFailure?: (server: UpstreamServer, reason: string) => void;
+  /** Replaces the UDP exchange (tests); by default a UdpUpstreamPool of the forwarder's own. */
   exchangeUdp?: Exchange;
   exchangeTcp?: Exchange;
 }
@@ -38,8 +40,8 @@ export interface ForwardOutcome {
 
 /**
  * Sends one client query to a server group and returns the first useful answer. Each attempt goes out with a fresh
- * random ID from a fresh socket (random source port), and only an answer from that server, with that ID and the
- * same question, is accepted (daemon-kit exchange). Order: the server that answered last (or the first with
+ * random ID from one of a few sockets on random source ports that keep changing (daemon-kit UdpUpstreamPool), and
+ * only an answer from that server and port, with that ID and the same question, is accepted. Order: the server that answered last (or the first with
  * `--strict-order`), then the others; a timeout, network error, SERVFAIL or REFUSED moves on to the next. A UDP
  * answer with TC is fetched again over TCP from the same server; a query that came over TCP goes upstream over TCP.
  * When all fail the result is null and the caller answers SERVFAIL, except when every server refused: then
@@ -48,13 +50,26 @@ export interface ForwardOutcome {
 export class Forwarder {
   private readonly udp: Exchange;
   private readonly tcp: Exchange;
+  private readonly pool: UdpUpstreamPool | null;
 
   private readonly options: ForwarderOptions;
 
   constructor(options: ForwarderOptions) {
     this.options = options;
-    this.udp = options.exchangeUdp ?? exchangeUdp;
+    if (options.exchangeUdp !== undefined) {
+      this.pool = null;
+      this.udp = options.exchangeUdp;
+    } else {
+      const pool = new UdpUpstreamPool({ onRejectedResponse: options.onRejectedResponse });
+      this.pool = pool;
+      this.udp = (server, query, exchangeOptions) => pool.exchange(server, query, exchangeOptions);
+    }
     this.tcp = options.exchangeTcp ?? exchangeTcp;
+  }
+
+  /** Closes the upstream sockets; forwards in flight fail over to nothing and end in SERVFAIL. */
+  close(): void {
+    this.pool?.close();
   }
 
   async forward(query: Buffer, transport: Transport, group: ServerGroup, countStats: boolean): Promise<ForwardOutcome> {

@@ -6,7 +6,6 @@ import {
   encodeOpt,
   ExchangeError,
   exchangeTcp,
-  exchangeUdp,
   Flag,
   formatServer,
   HEADER_LENGTH,
@@ -14,8 +13,11 @@ import {
   Rcode,
   RRClass,
   RRType,
+  UdpUpstreamPool,
+  type ExchangeOptions,
   type Logger,
   type QueryView,
+  type RejectReason,
   type StubDomain,
   type Transport,
   type UpstreamServer,
@@ -30,7 +32,7 @@ export interface ForwarderObserver {
   onUpstreamRequest?(server: UpstreamServer, route: RouteKind): void;
   onUpstreamError?(server: UpstreamServer, reason: UpstreamErrorReason): void;
   /** A datagram that failed validation (wrong source, ID or question): a spoofing attempt or a late reply. */
-  onRejectedResponse?(reason: 'source' | 'id' | 'question' | 'malformed'): void;
+  onRejectedResponse?(reason: RejectReason): void;
   /** A query refused because `maxConcurrent` were already in flight. */
   onOverflow?(): void;
 }
@@ -63,9 +65,9 @@ export interface ServerRoute {
  * Sends queries kube-dns does not answer itself to other servers: stub domains (longest suffix wins) for
  * their names, the upstream servers for everything else. Each server gets `timeoutMs`, then the next one is
  * tried, starting with the last server that answered; SERVFAIL when none answers. The transport follows the
- * client's (a truncated UDP reply is retried over TCP), every upstream query has a fresh random ID, replies
- * are accepted only from the server asked with that ID and question (daemon-kit `exchangeUdp`/`exchangeTcp`),
- * and the client's ID is restored.
+ * client's (a truncated UDP reply is retried over TCP), every upstream query has a fresh random ID (over UDP from
+ * one of a few sockets on random ports that keep changing: daemon-kit UdpUpstreamPool), replies are accepted
+ * only from the server and port asked with that ID and question, and the client's ID is restored.
  */
 export class Forwarder {
   private readonly logger: Logger;
@@ -75,6 +77,8 @@ export class Forwarder {
   private readonly observer: ForwarderObserver;
   private upstream: ServerRoute = { servers: [], preferred: 0 };
   private readonly stubs: StubTable;
+  private readonly pool: UdpUpstreamPool;
+  private readonly exchangeOptions: { timeoutMs: number };
   private inFlight = 0;
   private version = 0;
 
@@ -84,6 +88,9 @@ export class Forwarder {
     this.maxConcurrent = options.maxConcurrent ?? 1000;
     this.ednsUdpSize = options.ednsUdpSize ?? DEFAULT_EDNS_UDP_SIZE;
     this.observer = options.observer ?? {};
+    // Every rejected datagram reaches the observer once, through the pool (none is tied to a query's options).
+    this.pool = new UdpUpstreamPool({ onRejectedResponse: (reason) => this.observer.onRejectedResponse?.(reason) });
+    this.exchangeOptions = { timeoutMs: this.timeoutMs };
     this.stubs = new StubTable({
       logger: this.logger,
       refreshMs: options.stubRefreshMs ?? 30_000,
@@ -176,8 +183,10 @@ export class Forwarder {
     }
   }
 
+  /** Stops refreshing stub servers and closes the upstream sockets (queries in flight fail: SERVFAIL). */
   close(): void {
     this.stubs.close();
+    this.pool.close();
   }
 
   /** Tries each server of `route` in turn, the last good one first. Null when all failed. */
@@ -211,17 +220,15 @@ export class Forwarder {
   }
 
   private async exchangeOne(server: UpstreamServer, query: Buffer, transport: Transport): Promise<Buffer> {
-    const options = {
-      timeoutMs: this.timeoutMs,
-      onRejectedResponse: (reason: 'source' | 'id' | 'question' | 'malformed') =>
-        this.observer.onRejectedResponse?.(reason),
-    };
-    query.writeUInt16BE(randomQueryId(), 0);
-    if (transport === 'tcp') return exchangeTcp(server, query, options);
-    const response = await exchangeUdp(server, query, options);
+    if (transport === 'tcp') return exchangeTcp(server, withRandomId(query), this.tcpOptions());
+    // The pool writes its own random ID into the query.
+    const response = await this.pool.exchange(server, query, this.exchangeOptions);
     if (!(response.readUInt16BE(2) & Flag.TC)) return response;
-    query.writeUInt16BE(randomQueryId(), 0);
-    return exchangeTcp(server, query, options);
+    return exchangeTcp(server, withRandomId(query), this.tcpOptions());
+  }
+
+  private tcpOptions(): ExchangeOptions {
+    return { timeoutMs: this.timeoutMs, onRejectedResponse: (reason) => this.observer.onRejectedResponse?.(reason) };
   }
 
   private errorReply(query: Buffer, view: QueryView, rcode: number): Buffer {
@@ -241,6 +248,11 @@ export class Forwarder {
     }
     return [];
   }
+}
+
+function withRandomId(query: Buffer): Buffer {
+  query.writeUInt16BE(randomQueryId(), 0);
+  return query;
 }
 
 /** A recursive query with EDNS for `name`/`qtype`. */
