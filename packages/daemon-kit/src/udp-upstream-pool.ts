@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import net from 'node:net';
 import { canonicalIp } from './ip.js';
 import {
@@ -155,6 +156,18 @@ export class UdpUpstreamPool {
   private ticker: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private readonly question = new RawQuestion();
+  /** IP literals seen as servers and their version (4 or 6): checked once, not on every send. */
+  private readonly literals = new Map<string, number>();
+  private readonly lookup = (
+    address: string,
+    family: unknown,
+    callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,
+  ): void => {
+    const version = this.ipVersion(address);
+    // dgram resolves every destination through `lookup` (dns.lookup by default: one more tick per send).
+    if (version !== 0) callback(null, address, version);
+    else dns.lookup(address, family as number, callback);
+  };
   private closed = false;
 
   constructor(options: UdpUpstreamPoolOptions = {}) {
@@ -193,7 +206,7 @@ export class UdpUpstreamPool {
       return Promise.reject(new ExchangeError('ERR_UPSTREAM_NETWORK', `${formatServer(server)}: query too short`));
     }
     const now = this.now();
-    const socket = this.socketFor(net.isIPv6(server.host) ? 6 : 4, now);
+    const socket = this.socketFor(this.ipVersion(server.host) === 6 ? 6 : 4, now);
     let id = randomInt(0, 0x10000);
     while (socket.pending.has(id)) id = randomInt(0, 0x10000);
     query[0] = id >> 8;
@@ -256,12 +269,22 @@ export class UdpUpstreamPool {
     return pooled;
   }
 
+  /** 4 or 6 for an IP literal, 0 for a host name (dgram resolves it; it goes out over IPv4 as exchangeUdp's would). */
+  private ipVersion(host: string): number {
+    let version = this.literals.get(host);
+    if (version === undefined) {
+      version = net.isIP(host);
+      if (version !== 0 && this.literals.size < 256) this.literals.set(host, version);
+    }
+    return version;
+  }
+
   private spent(pooled: PooledSocket, now: number): boolean {
     return pooled.sent >= this.maxQueriesPerSocket || now - pooled.openedAt >= this.maxSocketAgeMs;
   }
 
   private openSocket(family: Family, now: number): PooledSocket {
-    const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
+    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', lookup: this.lookup });
     const pooled = new PooledSocket(socket, family, now);
     socket.on('message', (message, rinfo) => this.receive(pooled, message, rinfo));
     socket.on('error', (error) => this.socketFailed(pooled, error));

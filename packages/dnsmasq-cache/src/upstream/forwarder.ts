@@ -41,9 +41,9 @@ export interface ForwardOutcome {
 /**
  * Sends one client query to a server group and returns the first useful answer. Each attempt goes out with a fresh
  * random ID from one of a few sockets on random source ports that keep changing (daemon-kit UdpUpstreamPool), and
- * only an answer from that server and port, with that ID and the same question, is accepted. Order: the server that answered last (or the first with
- * `--strict-order`), then the others; a timeout, network error, SERVFAIL or REFUSED moves on to the next. A UDP
- * answer with TC is fetched again over TCP from the same server; a query that came over TCP goes upstream over TCP.
+ * only an answer from that server and port, with that ID and the same question, is accepted. Order: the server
+ * that answered last (or the first with `--strict-order`), then the others; a timeout, network error, SERVFAIL or
+ * REFUSED moves on to the next. A UDP answer with TC is fetched again over TCP from the same server; a query that came over TCP goes upstream over TCP.
  * When all fail the result is null and the caller answers SERVFAIL, except when every server refused: then
  * the refusal is relayed, as dnsmasq does (a zone transfer refused by kube-dns stays REFUSED).
  */
@@ -90,7 +90,19 @@ export class Forwarder {
       if (countStats) this.options.stats.sent(server);
       let response: Buffer;
       try {
-        response = await this.exchangeOnce(server, query, transport, timeoutMs, deadline);
+        const onRejectedResponse = this.options.onRejectedResponse;
+        if (transport === 'tcp') {
+          response = await this.tcp(server, withRandomId(query), { timeoutMs, onRejectedResponse });
+        } else {
+          // The pool writes its own random ID into the copy.
+          const copy = this.pool === null ? withRandomId(query) : Buffer.from(query);
+          response = await this.udp(server, copy, { timeoutMs, onRejectedResponse });
+          if (response[2]! & (Flag.TC >> 8)) {
+            // Truncated: the full answer over TCP from the same server, within what is left of the budget.
+            const left = Math.max(1, Math.min(this.options.upstreamTimeoutMs, deadline - performance.now()));
+            response = await this.tcp(server, withRandomId(query), { timeoutMs: left, onRejectedResponse });
+          }
+        }
       } catch (error) {
         refusedByAll = false;
         if (countStats) this.options.stats.failed(server);
@@ -110,22 +122,6 @@ export class Forwarder {
     }
     if (refusedByAll && refusal !== null && performance.now() < deadline) return refusal;
     return { response: null, server: null };
-  }
-
-  private async exchangeOnce(
-    server: UpstreamServer,
-    query: Buffer,
-    transport: Transport,
-    timeoutMs: number,
-    deadline: number,
-  ): Promise<Buffer> {
-    const onRejectedResponse = this.options.onRejectedResponse;
-    if (transport === 'tcp') return this.tcp(server, withRandomId(query), { timeoutMs, onRejectedResponse });
-    const response = await this.udp(server, withRandomId(query), { timeoutMs, onRejectedResponse });
-    if (!(response.readUInt16BE(2) & Flag.TC)) return response;
-    // Truncated: the full answer over TCP from the same server, within what is left of the budget.
-    const left = Math.max(1, Math.min(this.options.upstreamTimeoutMs, deadline - performance.now()));
-    return this.tcp(server, withRandomId(query), { timeoutMs: left, onRejectedResponse });
   }
 }
 

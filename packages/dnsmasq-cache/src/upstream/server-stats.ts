@@ -13,6 +13,8 @@ interface Counts {
  */
 export class ServerStats {
   private readonly counts = new Map<string, Counts>();
+  /** The counts of each server object seen (its label, which canonicalises the IP, is worked out once). */
+  private readonly byServer = new WeakMap<UpstreamServer, Counts>();
   private order: string[] = [];
 
   /** The servers to list, in dnsmasq's order. */
@@ -41,12 +43,15 @@ export class ServerStats {
   }
 
   private countsFor(server: UpstreamServer): Counts {
+    let counts = this.byServer.get(server);
+    if (counts !== undefined) return counts;
     const label = serverLabel(server);
-    let counts = this.counts.get(label);
+    counts = this.counts.get(label);
     if (counts === undefined) {
       counts = { queries: 0, failed: 0 };
       this.counts.set(label, counts);
     }
+    this.byServer.set(server, counts);
     return counts;
   }
 }
