@@ -43,8 +43,8 @@ export interface ForwardOutcome {
  * random ID from one of a few sockets on random source ports that keep changing (daemon-kit UdpUpstreamPool), and
  * only an answer from that server and port, with that ID and the same question, is accepted. Order: the server
  * that answered last (or the first with `--strict-order`), then the others; a timeout, network error, SERVFAIL or
- * REFUSED moves on to the next. A UDP answer with TC is fetched again over TCP from the same server; a query that came over TCP goes upstream over TCP.
- * When all fail the result is null and the caller answers SERVFAIL, except when every server refused: then
+ * REFUSED moves on to the next. A UDP answer with TC is fetched again over TCP from the same server; a query that
+ * came over TCP goes upstream over TCP. When all fail the result is null and the caller answers SERVFAIL, except when every server refused: then
  * the refusal is relayed, as dnsmasq does (a zone transfer refused by kube-dns stays REFUSED).
  */
 export class Forwarder {
