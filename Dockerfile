@@ -13,8 +13,10 @@ FROM ${RUNTIME_IMAGE} AS runtime-node
 
 FROM ${BUILD_IMAGE} AS build
 ENV CI=true
+# python3, make and g++: node-gyp compiles daemon-kit's batched UDP I/O addon (packages/daemon-kit/native) during
+# `pnpm install`, against this Node's own headers (/usr/local/include/node); the runtime image gets only the .node.
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends libcap2-bin \
+  && apt-get install -y --no-install-recommends libcap2-bin python3 make g++ \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # pnpm at the version pinned by package.json "packageManager" (npm rather than corepack, whose bundled
@@ -25,7 +27,10 @@ RUN npm install --global --no-fund --no-audit \
 # Dependencies from the lockfile alone: this layer is rebuilt only when the lockfile changes.
 RUN pnpm fetch
 COPY . .
-RUN pnpm install --offline --frozen-lockfile
+# Also runs daemon-kit's install script, which builds native/build/Release/udp_batch.node (the build fails here if
+# it could not: an image without batched UDP I/O would be silently slower).
+RUN pnpm install --offline --frozen-lockfile \
+  && test -f packages/daemon-kit/native/build/Release/udp_batch.node
 RUN pnpm exec tsc -b packages/kubedns packages/dnsmasq-cache packages/sidecar
 # Each program with its production dependencies only (workspace packages copied in), then only what runs:
 # package.json (the programs read their version from it), dist, bin and node_modules.
@@ -33,7 +38,13 @@ RUN pnpm --filter @kube-dns/kubedns --prod deploy --legacy /app/kubedns \
   && pnpm --filter @kube-dns/dnsmasq-cache --prod deploy --legacy /app/dnsmasq-cache \
   && pnpm --filter @kube-dns/sidecar --prod deploy --legacy /app/sidecar \
   && find /app/kubedns /app/dnsmasq-cache /app/sidecar -mindepth 1 -maxdepth 1 \
-    ! -name package.json ! -name dist ! -name bin ! -name node_modules -exec rm -rf {} +
+    ! -name package.json ! -name dist ! -name bin ! -name node_modules -exec rm -rf {} + \
+  && for kit in /app/*/node_modules/.pnpm/@kube-dns+daemon-kit*/node_modules/@kube-dns/daemon-kit; do \
+    test -f "$kit/native/build/Release/udp_batch.node" \
+    && find "$kit/native" -mindepth 1 -maxdepth 1 ! -name build -exec rm -rf {} + \
+    && find "$kit/native/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} + \
+    && find "$kit/native/build/Release" -mindepth 1 -maxdepth 1 ! -name udp_batch.node -exec rm -rf {} + \
+    || exit 1; done
 # Port 53 as a non-root user: the containers run as uid 1001, and the kernel only hands a capability to a
 # non-root process through a file capability on the program it executes. Only this copy of Node carries it,
 # and only the dnsmasq-cache container runs it (its securityContext adds NET_BIND_SERVICE, which the file

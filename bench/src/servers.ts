@@ -110,10 +110,14 @@ export async function waitAnswering(
   );
 }
 
-/** The raw dgram echo (floor-echo.ts) in a Node process of its own, answering on `port`. */
-export async function startFloorEcho(port: number, client: DnsClient): Promise<ServerProcess> {
+/** The raw echo (floor-echo.ts, dgram or batched UDP I/O) in a Node process of its own, answering on `port`. */
+export async function startFloorEcho(
+  port: number,
+  client: DnsClient,
+  io: 'dgram' | 'batched' = 'dgram',
+): Promise<ServerProcess> {
   const script = join(repoRoot, 'bench/dist/floor-echo.js');
-  const server = launch('node-dgram-floor', process.execPath, [script, String(port)], port, nodeEnv());
+  const server = launch(`node-${io}-floor`, process.execPath, [script, String(port), io], port, nodeEnv());
   await waitAnswering(server, client, 'floor.bench.example', RRType.A);
   return server;
 }

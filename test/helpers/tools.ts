@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { loadUdpBatchAddon } from '@kube-dns/daemon-kit';
 
 const packages: Record<string, string> = {
   dig: 'bind9-dnsutils',
@@ -35,3 +36,15 @@ export function missingNetns(): string | false {
   const probe = spawnSync('ip', ['netns', 'list'], { stdio: 'ignore' });
   return probe.status === 0 ? false : 'needs ip netns: `ip netns list` fails here';
 }
+
+/**
+ * For tests of batched UDP I/O: false when daemon-kit's addon (native/udp_batch.c) is built and loads, else the one
+ * line that says why not.
+ */
+export function missingUdpBatchAddon(): string | false {
+  const loaded = loadUdpBatchAddon();
+  return loaded.addon === null ? `needs daemon-kit's batched UDP I/O addon: ${loaded.reason}` : false;
+}
+
+/** The UDP I/O kinds to run listener tests under: both, batched skipped with one line when not built. */
+export const UDP_IO_KINDS = ['dgram', 'batched'] as const;

@@ -12,6 +12,7 @@ import {
   startFloorEcho,
   type ServerProcess,
 } from '../servers.js';
+import { loadUdpBatchAddon } from '@kube-dns/daemon-kit';
 import { chaosCounter } from '../chaos.js';
 import { startStubUpstream } from '../upstream.js';
 
@@ -62,7 +63,11 @@ export async function cacheHits(ctx: SuiteContext): Promise<SuiteResult> {
     // The floor: a raw Node dgram server sending the same replies (see floor-echo.ts), measured in the same rounds.
     const floor = await startFloorEcho(await freePort(), ctx.client);
     servers.push(floor);
-    const all = await compareServers([ours, peer, floor], {
+    // And the same through batched UDP I/O (recvmmsg/sendmmsg), when the addon is built.
+    const batchedFloor =
+      loadUdpBatchAddon().addon === null ? null : await startFloorEcho(await freePort(), ctx.client, 'batched');
+    if (batchedFloor !== null) servers.push(batchedFloor);
+    const all = await compareServers(batchedFloor === null ? [ours, peer, floor] : [ours, peer, floor, batchedFloor], {
       file,
       rounds: ctx.rounds,
       seconds: ctx.seconds,
@@ -73,6 +78,7 @@ export async function cacheHits(ctx: SuiteContext): Promise<SuiteResult> {
       ours: all.summaries[ours.name]!,
       peer: all.summaries[peer.name]!,
       floor: all.summaries[floor.name]!,
+      batchedFloor: batchedFloor === null ? null : all.summaries[batchedFloor.name]!,
       samples: all.samples,
     };
     const missesDuring = {
@@ -111,7 +117,10 @@ export async function cacheHits(ctx: SuiteContext): Promise<SuiteResult> {
         'dnsmasq',
         ratioAtMost(1.5),
       ),
-      ...floorRows(pair.floor, pair.peer, pair.fixedRate),
+      ...floorRows('1 cache hits, Node floor (raw dgram echo)', pair.floor, pair.peer, pair.fixedRate),
+      ...(pair.batchedFloor === null
+        ? []
+        : floorRows('1 cache hits, Node floor (batched UDP I/O echo)', pair.batchedFloor, pair.peer, pair.fixedRate)),
     ];
     return { name: 'cache-hits', rows, raw: { names: NAMES, warm, missesDuringRuns: missesDuring, ...pair } };
   } finally {
@@ -121,8 +130,7 @@ export async function cacheHits(ctx: SuiteContext): Promise<SuiteResult> {
 }
 
 /** The Node floor beside dnsmasq: what a Node server that does nothing but reply costs (no target). */
-function floorRows(floor: ServerSummary, peer: ServerSummary, rate: number): Row[] {
-  const suite = '1 cache hits, Node floor (raw dgram echo)';
+function floorRows(suite: string, floor: ServerSummary, peer: ServerSummary, rate: number): Row[] {
   return [
     row(suite, 'answered q/s, full speed', 'q/s', floor.qpsFull, peer.qpsFull, 'dnsmasq'),
     row(suite, 'CPU per 100k answers, full speed', 's', floor.cpuPer100kFull, peer.cpuPer100kFull, 'dnsmasq'),

@@ -1,5 +1,3 @@
-import dgram from 'node:dgram';
-import dns from 'node:dns';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from './logger.js';
@@ -9,6 +7,10 @@ import { DEFAULT_EDNS_UDP_SIZE, MAX_MESSAGE_SIZE, MIN_UDP_SIZE, Rcode } from './
 import { parseQuery, type QueryProblem, type QueryView } from './wire/query-view.js';
 import { buildErrorResponse } from './wire/response.js';
 import { truncateResponse } from './wire/truncate.js';
+import { BatchedUdpEndpoint } from './udp-io/batched-endpoint.js';
+import { chooseUdpIo, parseUdpIoMode, type UdpIoChoice } from './udp-io/choose-udp-io.js';
+import { openDgramEndpoint } from './udp-io/dgram-endpoint.js';
+import type { UdpDatagramHandlers, UdpEndpoint, UdpIoKind, UdpIoMode } from './udp-io/udp-endpoint.js';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -41,6 +43,8 @@ export interface DnsListenerObserver {
  * the datagram take the normal path (parse, handler, truncation, observer). For answers that can be found by
  * the raw question (pre-encoded ones). The reply must be complete, fit the client's UDP size, and be exactly
  * what the normal path would send; the fast path does its own accounting (the observer is not called for it).
+ * `query` is valid only during the call (with batched UDP I/O it is a view into memory the next batch overwrites):
+ * the fast path must not keep it, nor return it or a view of it.
  */
 export type UdpFastPath = (query: Buffer) => Buffer | null;
 
@@ -63,11 +67,15 @@ export interface DnsListenerOptions {
   maxTcpPipeline?: number;
   /** Extra rcode flags for errors the listener answers itself (e.g. RA on a recursive server). */
   recursionAvailable?: boolean;
+  /** How the UDP socket is served (src/udp-io); default: the DNS_UDP_IO environment variable, else `auto`. */
+  udpIo?: UdpIoMode;
 }
 
 export interface DnsListener {
   readonly host: string;
   readonly port: number;
+  /** Which UDP I/O serves the socket (DNS_UDP_IO, and whether the batched addon was built). */
+  readonly udpIo: UdpIoKind;
   /** Stops accepting, closes the UDP socket and every TCP connection. */
   close(): Promise<void>;
 }
@@ -185,15 +193,39 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
     return buildErrorResponse(request.query, request.view, Rcode.SERVFAIL, errorOptions)!;
   }
 
+  const fastPath = options.udpFastPath;
+  const udpHandlers: UdpDatagramHandlers = {
+    fast:
+      fastPath === undefined
+        ? null
+        : (query) => {
+            try {
+              return fastPath(query);
+            } catch (error) {
+              rateLimited('error', 'fast-path', 'UDP fast path failed; taking the normal path', {
+                error: String(error),
+              });
+              return null;
+            }
+          },
+    normal: (query, remoteAddress, remotePort) => dispatch(query, 'udp', remoteAddress, remotePort, replyUdp),
+    error: (error) => rateLimited('warn', 'udp-socket', 'UDP socket error', { error: error.message }),
+  };
+  const envMode = process.env['DNS_UDP_IO'];
+  const udpIoMode = options.udpIo ?? parseUdpIoMode(envMode) ?? 'auto';
+  if (options.udpIo === undefined && envMode !== undefined && envMode !== '' && parseUdpIoMode(envMode) === undefined)
+    logger.warn('DNS_UDP_IO must be dgram, batched or auto; using auto', { value: envMode });
+  const choice = chooseUdpIo(udpIoMode, options.host);
+
   // TCP first on the requested port (possibly 0), then UDP on the port TCP got.
   const tcpServer = net.createServer({ noDelay: true });
-  let udpSocket: dgram.Socket | null = null;
+  let udpEndpoint: UdpEndpoint | null = null;
   let port = options.port;
   for (let attempt = 0; ; attempt++) {
     await listenTcp(tcpServer, options.host, port);
     const tcpPort = (tcpServer.address() as net.AddressInfo).port;
     try {
-      udpSocket = await bindUdp(options.host, tcpPort);
+      udpEndpoint = await openUdpEndpoint(choice, options.host, tcpPort, udpHandlers);
       port = tcpPort;
       break;
     } catch (error) {
@@ -201,33 +233,15 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
       if (options.port !== 0 || attempt >= 10) throw error;
     }
   }
-  const udp = udpSocket;
+  const udp = udpEndpoint;
+  logUdpIo(logger, choice, options.host, port);
 
-  // One reply function for every UDP query. No send callback: a failed send is reported as a socket 'error'
-  // (logged below, rate-limited), and skipping the completion callback saves a trip into JS per answer.
-  const replyUdp = (response: Buffer, remoteAddress: string, remotePort: number): void => {
+  // One reply function for every UDP query. Errors of sends are reported through udpHandlers.error.
+  function replyUdp(response: Buffer, remoteAddress: string, remotePort: number): void {
     // An answer that was still being worked out when close() ran has no socket left to go out on.
     if (closing) return;
-    udp.send(response, remotePort, remoteAddress);
-  };
-  const fastPath = options.udpFastPath;
-  if (fastPath === undefined) {
-    udp.on('message', (message, rinfo) => {
-      dispatch(message, 'udp', rinfo.address, rinfo.port, replyUdp);
-    });
-  } else {
-    udp.on('message', (message, rinfo) => {
-      let fast: Buffer | null = null;
-      try {
-        fast = fastPath(message);
-      } catch (error) {
-        rateLimited('error', 'fast-path', 'UDP fast path failed; taking the normal path', { error: String(error) });
-      }
-      if (fast !== null) replyUdp(fast, rinfo.address, rinfo.port);
-      else dispatch(message, 'udp', rinfo.address, rinfo.port, replyUdp);
-    });
+    udp.send(response, remoteAddress, remotePort);
   }
-  udp.on('error', (error) => rateLimited('warn', 'udp-socket', 'UDP socket error', { error: error.message }));
 
   tcpServer.on('connection', (socket) => {
     if (closing) {
@@ -281,13 +295,14 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
   return {
     host: options.host,
     port,
+    udpIo: udp.kind,
     async close(): Promise<void> {
       if (closing) return;
       closing = true;
       const tcpClosed = new Promise<void>((resolve) => tcpServer.close(() => resolve()));
       for (const connection of connections) connection.socket.destroy();
       connections.clear();
-      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      await udp.close();
       await tcpClosed;
     },
   };
@@ -304,28 +319,20 @@ function listenTcp(server: net.Server, host: string, port: number): Promise<void
   });
 }
 
-/**
- * dgram resolves every send's destination through `lookup` (dns.lookup by default, one extra tick per answer).
- * Replies always go to the IP a query came from, so IP literals are passed straight through.
- */
-function literalLookup(
-  address: string,
-  family: unknown,
-  callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,
-): void {
-  const version = net.isIP(address);
-  if (version !== 0) callback(null, address, version);
-  else dns.lookup(address, family as number, callback);
+async function openUdpEndpoint(
+  choice: UdpIoChoice,
+  host: string,
+  port: number,
+  handlers: UdpDatagramHandlers,
+): Promise<UdpEndpoint> {
+  if (choice.kind === 'batched') return new BatchedUdpEndpoint(choice.addon, { host, port, handlers });
+  return openDgramEndpoint({ host, port, handlers });
 }
 
-function bindUdp(host: string, port: number): Promise<dgram.Socket> {
-  const type = net.isIPv6(host) ? 'udp6' : 'udp4';
-  const socket = dgram.createSocket({ type, reuseAddr: false, lookup: literalLookup });
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind({ address: host, port, exclusive: true }, () => {
-      socket.off('error', reject);
-      resolve(socket);
-    });
-  });
+/** One line per listener: which UDP I/O serves it, and why (a refused DNS_UDP_IO=batched is a warning). */
+function logUdpIo(logger: Logger, choice: UdpIoChoice, host: string, port: number): void {
+  const meta = { udpIo: choice.kind, host, port, reason: choice.why };
+  if (choice.kind === 'dgram' && choice.refused !== undefined)
+    logger.warn('DNS_UDP_IO=batched, but batched UDP I/O is not available; using node:dgram', meta);
+  else logger.info(`UDP I/O: ${choice.kind === 'batched' ? 'batched (recvmmsg/sendmmsg)' : 'node:dgram'}`, meta);
 }

@@ -12,3 +12,4 @@ export * from './tcp-framing.js';
 export * from './upstream-exchange.js';
 export * from './udp-upstream-pool.js';
 export * from './cli-support.js';
+export * from './udp-io/index.js';
