@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import {
   createOutput,
   formatSuggestions,
+  freshAnswersHint,
   parseCommandLine,
   prepareLocalDirs,
   readClusterObjects,
@@ -153,6 +154,17 @@ test('suggested commands: derived from the example objects and the real bound po
   );
   const formatted = formatSuggestions(real);
   assert.equal(new Set(formatted.map((line) => line.indexOf('#'))).size, 1, 'comments aligned');
+});
+
+test('the edit hint points at kube-dns itself (the cache keeps an answer for its TTL)', () => {
+  assert.match(
+    freshAnswersHint({ domain: 'cluster.local', kubeDns: { host: '127.0.0.1', port: 10053 } }),
+    /TTL \(30 s\).*: dig @127\.0\.0\.1 -p 10053 \+short kubernetes\.default\.svc\.cluster\.local$/,
+  );
+  assert.match(
+    freshAnswersHint({ domain: 'corp.example', kubeDns: { host: '127.0.0.1', port: 53 } }),
+    /: dig @127\.0\.0\.1 \+short kubernetes\.default\.svc\.corp\.example$/,
+  );
 });
 
 test('relayed log lines: our JSON logs made readable, anything else kept', () => {

@@ -135,6 +135,10 @@ test('npm start: the Pod on the simulator answers every example, follows edits, 
       }
     }
 
+    // The hint printed with the invitation to edit names kube-dns's own port (the cache keeps answers for their TTL).
+    const hint = launcher.lines.find((line) => line.includes('ask kube-dns itself'));
+    assert.ok(hint?.endsWith(`dig @127.0.0.1 -p ${kubeDns} +short kubernetes.default.svc.cluster.local`), hint);
+
     // Edits of the watched folder, live.
     const clusterDir = join(state, 'cluster');
     writeFileSync(
@@ -154,7 +158,12 @@ test('npm start: the Pod on the simulator answers every example, follows edits, 
       async () => (await answers(cache, 'web-2.web.demo.svc.cluster.local')).lines.join().includes('10.244.3.12'),
       { timeoutMs: 10_000, intervalMs: 100 },
     );
-    // The cache may still hold the old positive answer for its TTL: ask kube-dns itself.
+    // The cache may still hold the old positive answers for their TTL: kube-dns itself has the change.
+    await waitUntil(
+      'web-2 among the headless answers of kube-dns',
+      async () => data((await answers(kubeDns, 'web.demo.svc.cluster.local')).lines).length === 3,
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
     await waitUntil(
       'the deleted ExternalName gone',
       async () => (await answers(kubeDns, 'api.demo.svc.cluster.local')).rcode === 'NXDOMAIN',

@@ -9,7 +9,7 @@ import { LAUNCHER, type Output } from './output.js';
 import { loadPodContainers } from './pod-manifest.js';
 import { findFreePorts, planPorts, type FreePortFinder } from './port-plan.js';
 import { startReadinessMonitor, type CheckState, type StatusCheck } from './readiness-monitor.js';
-import { formatSuggestions, suggestQueries } from './suggestions.js';
+import { formatSuggestions, freshAnswersHint, suggestQueries } from './suggestions.js';
 import {
   describeExit,
   findSetpriv,
@@ -174,6 +174,9 @@ export async function main(config: LocalPodConfig, deps: MainDeps): Promise<Loca
     ]);
     const edit = config.clusterDir !== null ? `Edit ${shown(config.clusterDir)}/*.yaml to change the cluster; ` : '';
     say(`${edit}Ctrl-C stops everything.`);
+    if (config.clusterDir !== null) {
+      say(freshAnswersHint({ domain: pod.endpoints.domain, kubeDns: pod.endpoints.kubeDns }));
+    }
   };
   const monitor = startReadinessMonitor({ checks, intervalMs: config.statusIntervalMs, onChange });
 

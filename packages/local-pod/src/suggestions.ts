@@ -137,6 +137,19 @@ export function suggestQueries(
   return lines;
 }
 
+/**
+ * Printed with the invitation to edit the cluster: kube-dns serves an edit within a second, but the cache in
+ * front of it (the port the suggestions use, as a Pod's queries do) keeps an answer it already gave until its
+ * TTL runs out, so asking the same name again through it can show the old answer for up to 30 s.
+ */
+export function freshAnswersHint(options: { domain: string; kubeDns: HostPort }): string {
+  const example = dig(options.kubeDns, `kubernetes.default.svc.${options.domain}`);
+  return (
+    'kube-dns serves an edit within a second; the cache keeps an answer it already gave for its TTL (30 s), so ' +
+    `ask kube-dns itself to see a change at once: ${example}`
+  );
+}
+
 /** The suggestions as aligned lines: `command   # expect`. */
 export function formatSuggestions(suggestions: readonly Suggestion[], indent = '  '): string[] {
   const width = Math.max(...suggestions.map((s) => s.command.length));
