@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { rr, soa, startFakeUpstream, type FakeUpstream, type ReceivedQuery } from '../helpers/index.js';
+import { exchangeUdp } from '@kube-dns/daemon-kit';
+import {
+  buildQuery,
+  describeResponse,
+  rr,
+  soa,
+  startFakeUpstream,
+  type FakeUpstream,
+  type ReceivedQuery,
+} from '../helpers/index.js';
 import { answerData, answerTtls, fakeClock, startCache, type RunningCache } from './support.js';
 
 /**
@@ -118,6 +127,25 @@ describe('dnsmasq-cache caching', () => {
       assert.equal(upstream.queriesFor('5.a.test').length, 2, 'RD=0 goes upstream (no cache snooping)');
       const stats = await cache.stats();
       assert.equal(stats.insertions, 2, '5.a.test inserted twice (the RD=0 answer replaces the first)');
+    }));
+
+  test('CD (checking disabled): the reply carries the client’s CD; answers to CD queries are not cached', () =>
+    withCache([], async (cache) => {
+      const ask = async (name: string, cd: boolean) => {
+        const query = buildQuery(name, 'A');
+        if (cd) query[3]! |= 0x10;
+        return describeResponse(await exchangeUdp(cache.server, query, { timeoutMs: 3000 }));
+      };
+      // The fake upstream does not echo CD: the flag comes from the client's query, as dnsmasq restores it.
+      const forwarded = await ask('cd1.a.test', true);
+      assert.equal(forwarded.raw[3]! & 0x10, 0x10, 'CD set in the forwarded reply');
+      const plain = await ask('cd1.a.test', false);
+      assert.equal(plain.raw[3]! & 0x10, 0, 'no CD when not asked');
+      assert.equal(upstream.queriesFor('cd1.a.test').length, 2, 'the CD answer was not cached (dnsmasq 2.90)');
+      const hit = await ask('cd1.a.test', true);
+      assert.equal(upstream.queriesFor('cd1.a.test').length, 2, 'a CD query may be answered from the cache');
+      assert.equal(hit.raw[3]! & 0x10, 0x10);
+      assert.deepEqual(answerData(hit), ['10.1.2.3']);
     }));
 
   test('a CNAME chain is cached as dnsmasq does: the target alone is a hit too, insertions count records', () =>

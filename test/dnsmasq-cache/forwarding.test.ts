@@ -99,7 +99,7 @@ describe('dnsmasq-cache forwarding', () => {
     }
   });
 
-  test('SERVFAIL and REFUSED move on to the next server; all failing gives SERVFAIL within the deadline', async () => {
+  test('SERVFAIL and REFUSED move on to the next server; all failing relays the first failure within the deadline', async () => {
     const servfail = await start(() => ({ rcode: 'SERVFAIL' }));
     const refused = await start(() => ({ rcode: 'REFUSED' }));
     const dead = await start(() => ({ drop: true }));
@@ -117,13 +117,62 @@ describe('dnsmasq-cache forwarding', () => {
       const started = performance.now();
       const result = await cache.query('broken.test', 'A', { timeoutMs: 3000 });
       const took = performance.now() - started;
-      assert.equal(result.rcode, 'SERVFAIL');
+      assert.equal(result.rcode, 'SERVFAIL', 'the first server said SERVFAIL');
       assert.ok(took >= 350 && took < 1200, `SERVFAIL after the budget, not the client's timeout (${took} ms)`);
       assert.equal(servfail.queries.length + refused.queries.length + dead.queries.length, 3);
       const again = await cache.query('broken.test', 'A', { timeoutMs: 3000 });
       assert.equal(again.rcode, 'SERVFAIL', 'SERVFAIL is never cached');
       const stats = await cache.chaos('servers.bind');
       assert.deepEqual(stats, [`${servfail.label} 2 2`, `${refused.label} 2 2`, `${dead.label} 2 2`]);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  test('nothing usable: the first SERVFAIL or REFUSED received is relayed as it came (dnsmasq 2.90)', async () => {
+    const dead = await start(() => ({ drop: true }));
+    const refused = await start(() => ({ rcode: 'REFUSED', aa: true }));
+    const servfail = await start(() => ({ rcode: 'SERVFAIL', aa: true }));
+    const cache = await startCache([
+      '--no-hosts',
+      '--no-resolv',
+      '--strict-order',
+      `--server=${dead.label}`,
+      `--server=${refused.label}`,
+      `--server=${servfail.label}`,
+      '--upstream-timeout=100ms',
+    ]);
+    try {
+      // A timeout is no answer: the REFUSED that came next is what the client gets, flags and all (dnsmasq relays it).
+      const result = await cache.query('zone-transfer-only.test', 'A');
+      assert.equal(result.rcode, 'REFUSED');
+      assert.equal(result.flags.aa, true, 'the upstream answer, not one made up here');
+      assert.equal(result.flags.ra, true);
+      assert.equal(servfail.queries.length, 1, 'the remaining servers were still tried');
+      assert.deepEqual(await cache.chaos('servers.bind'), [
+        `${dead.label} 1 1`,
+        `${refused.label} 1 1`,
+        `${servfail.label} 1 1`,
+      ]);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  test('the last server left may use the whole deadline: a lone slow server is waited for, not SERVFAILed', async () => {
+    const slow = await start((query) => ({ ...answerA('10.0.3.1')(query), delayMs: 450 }));
+    const cache = await startCache([
+      '--no-hosts',
+      '--no-resolv',
+      `--server=${slow.label}`,
+      '--upstream-timeout=150ms',
+      '--forward-deadline=2s',
+    ]);
+    try {
+      const result = await cache.query('slow.test', 'A');
+      assert.equal(result.rcode, 'NOERROR');
+      assert.deepEqual(answerData(result), ['10.0.3.1']);
+      assert.deepEqual(await cache.chaos('servers.bind'), [`${slow.label} 1 0`]);
     } finally {
       await cache.close();
     }

@@ -372,7 +372,8 @@ export class CacheServer {
         if (outcome.response !== null && view.qclass === RRClass.IN) {
           const stored = storeAnswer(outcome.response, this.policy);
           if (stored === 'malformed') return { response: null, server: outcome.server };
-          if (stored !== null && this.cacheEnabled) {
+          // dnsmasq caches nothing asked with CD (checking disabled: the answer may be one a validator rejects).
+          if (stored !== null && this.cacheEnabled && !(view.flags & Flag.CD)) {
             const now = this.clock();
             const soaKey = stored.soa === null ? null : cacheKey(stored.soa.zone, RRType.SOA);
             const targetKey =
@@ -401,7 +402,7 @@ export class CacheServer {
     return flight;
   }
 
-  /** The upstream answer for one client: its ID and question, RA set, AD cleared, TTLs capped by --max-ttl. */
+  /** The upstream answer for one client: its ID and question, RA set, AD cleared, its CD, TTLs capped by --max-ttl. */
   private relay(request: DnsRequest, outcome: ForwardOutcome, opt: Buffer | null, source: AnswerSource): Buffer {
     const { query, view } = request;
     let response: Buffer;
@@ -411,7 +412,8 @@ export class CacheServer {
       response = Buffer.from(outcome.response);
       response[0] = query[0]!;
       response[1] = query[1]!;
-      let flags = (response.readUInt16BE(2) | Flag.RA) & ~Flag.AD;
+      // As dnsmasq: RA set, AD cleared, CD as the client asked (whatever the upstream echoed).
+      let flags = ((response.readUInt16BE(2) | Flag.RA) & ~(Flag.AD | Flag.CD)) | (view.flags & Flag.CD);
       const rcode = flags & 0xf;
       if (rcode === Rcode.NXDOMAIN && view.qclass === RRClass.IN && this.hosts.has(view.qname)) {
         // dnsmasq: a name we know locally exists, whatever upstream says about this type (NODATA, not NXDOMAIN).

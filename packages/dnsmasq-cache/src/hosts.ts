@@ -40,7 +40,8 @@ export class HostsTable {
         if (!list.some((b) => b.equals(bytes))) list.push(bytes);
         names++;
       }
-      if (!this.reverse.has(arpa)) this.reverse.set(arpa, hostnames[0]!.replace(/\.$/, ''));
+      // dnsmasq keeps hosts-file names in lower case: a PTR answer reads `tabbed.ext.test` for `Tabbed.Ext.Test`.
+      if (!this.reverse.has(arpa)) this.reverse.set(arpa, hostnames[0]!.toLowerCase().replace(/\.$/, ''));
     }
     return names;
   }

@@ -43,9 +43,11 @@ export interface ForwardOutcome {
  * random ID from one of a few sockets on random source ports that keep changing (daemon-kit UdpUpstreamPool), and
  * only an answer from that server and port, with that ID and the same question, is accepted. Order: the server
  * that answered last (or the first with `--strict-order`), then the others; a timeout, network error, SERVFAIL or
- * REFUSED moves on to the next. A UDP answer with TC is fetched again over TCP from the same server; a query that
- * came over TCP goes upstream over TCP. When all fail the result is null and the caller answers SERVFAIL, except when every server refused: then
- * the refusal is relayed, as dnsmasq does (a zone transfer refused by kube-dns stays REFUSED).
+ * REFUSED moves on to the next; the last server may use what is left of the deadline when no other answered (a lone
+ * slow server is waited for, as dnsmasq waits). A UDP answer with TC is fetched again over TCP from the same server; a query that came over
+ * TCP goes upstream over TCP. When no server gave a usable answer, the first SERVFAIL or REFUSED received is relayed
+ * as dnsmasq 2.90 relays it (a zone transfer refused by kube-dns stays REFUSED); only when no server answered at all
+ * is the result null and the caller answers SERVFAIL.
  */
 export class Forwarder {
   private readonly udp: Exchange;
@@ -78,15 +80,17 @@ export class Forwarder {
     if (count === 0) return { response: null, server: null };
     const deadline = performance.now() + this.options.forwardDeadlineMs;
     const start = this.options.strictOrder || group.state.lastGood < 0 ? 0 : group.state.lastGood % count;
-    // dnsmasq 2.90 relays REFUSED when every server refused (only a timeout or SERVFAIL makes it SERVFAIL).
-    let refusal: ForwardOutcome | null = null;
-    let refusedByAll = true;
+    // dnsmasq 2.90 relays the SERVFAIL or REFUSED it got; it never answers SERVFAIL of its own for them.
+    let firstFailure: ForwardOutcome | null = null;
     for (let attempt = 0; attempt < count; attempt++) {
       const remaining = deadline - performance.now();
       if (remaining <= 0) break;
       const index = (start + attempt) % count;
       const server = servers[index]!;
-      const timeoutMs = Math.max(1, Math.min(this.options.upstreamTimeoutMs, remaining));
+      const last = attempt === count - 1;
+      // The last server may use the rest of the deadline, unless another one already answered (SERVFAIL/REFUSED).
+      const patient = last && firstFailure === null;
+      const timeoutMs = Math.max(1, patient ? remaining : Math.min(this.options.upstreamTimeoutMs, remaining));
       if (countStats) this.options.stats.sent(server);
       let response: Buffer;
       try {
@@ -99,20 +103,20 @@ export class Forwarder {
           response = await this.udp(server, copy, { timeoutMs, onRejectedResponse });
           if (response[2]! & (Flag.TC >> 8)) {
             // Truncated: the full answer over TCP from the same server, within what is left of the budget.
-            const left = Math.max(1, Math.min(this.options.upstreamTimeoutMs, deadline - performance.now()));
-            response = await this.tcp(server, withRandomId(query), { timeoutMs: left, onRejectedResponse });
+            const left = deadline - performance.now();
+            const tcpTimeoutMs = Math.max(1, patient ? left : Math.min(this.options.upstreamTimeoutMs, left));
+            response = await this.tcp(server, withRandomId(query), { timeoutMs: tcpTimeoutMs, onRejectedResponse });
           }
         }
       } catch (error) {
-        refusedByAll = false;
         if (countStats) this.options.stats.failed(server);
         this.options.onServerFailure?.(server, error instanceof ExchangeError ? error.code : String(error));
         continue;
       }
       const rcode = response[3]! & 0xf;
       if (rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED) {
-        if (rcode === Rcode.REFUSED) refusal = { response, server };
-        else refusedByAll = false;
+        firstFailure ??= { response, server };
+        // dnsmasq counts a SERVFAIL or REFUSED it retries as a failed query of that server.
         if (countStats) this.options.stats.failed(server);
         this.options.onServerFailure?.(server, rcode === Rcode.SERVFAIL ? 'SERVFAIL' : 'REFUSED');
         continue;
@@ -120,8 +124,7 @@ export class Forwarder {
       group.state.lastGood = index;
       return { response, server };
     }
-    if (refusedByAll && refusal !== null && performance.now() < deadline) return refusal;
-    return { response: null, server: null };
+    return firstFailure ?? { response: null, server: null };
   }
 }
 
