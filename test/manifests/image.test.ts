@@ -60,7 +60,7 @@ describe('image and Dockerfile', () => {
     one(/^ARG BUILD_IMAGE=node:20-bookworm-slim$/m, 'node:20-bookworm-slim build image');
     one(/^ARG RUNTIME_IMAGE=gcr\.io\/distroless\/nodejs20-debian12(:\w+)?$/m, 'distroless nodejs20 runtime');
     one(/^FROM \$\{RUNTIME_IMAGE\}$/m, 'final stage on the runtime image');
-    one(/^RUN pnpm install --offline --frozen-lockfile$/m, 'frozen-lockfile install');
+    one(/^RUN pnpm install --offline --frozen-lockfile( \\)?$/m, 'frozen-lockfile install');
     one(/^RUN pnpm exec tsc -b /m, 'tsc -b');
     one(/^COPY --from=build \/app \/app$/m, 'copy of /app, and nothing else, into the runtime');
     assert.equal(one(/^USER (\S+)$/m, 'USER')[1], '1001:1001');

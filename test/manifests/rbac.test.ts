@@ -125,11 +125,12 @@ describe('RBAC', () => {
   test('the evaluator denies what is not granted', () => {
     const grants = grantsFor(loadManifest('optional/rbac-config-map.yaml'), 'kube-system', 'kube-dns');
     const configMap = { apiGroup: '', resource: 'configmaps', namespace: 'kube-system' };
-    assert.ok(permits(grants, { ...configMap, verb: 'get', name: 'kube-dns' }));
-    assert.ok(!permits(grants, { ...configMap, verb: 'get', name: 'coredns' }), 'another name');
+    assert.ok(permits(grants, { ...configMap, verb: 'watch', name: 'kube-dns' }));
+    assert.ok(!permits(grants, { ...configMap, verb: 'watch', name: 'coredns' }), 'another name');
     assert.ok(!permits(grants, { ...configMap, verb: 'list' }), 'a list without the name selector');
+    assert.ok(!permits(grants, { ...configMap, verb: 'get', name: 'kube-dns' }), 'a get kube-dns never makes');
     assert.ok(!permits(grants, { ...configMap, verb: 'update', name: 'kube-dns' }), 'a write');
-    assert.ok(!permits(grants, { ...configMap, verb: 'get', name: 'kube-dns', namespace: 'default' }), 'elsewhere');
+    assert.ok(!permits(grants, { ...configMap, verb: 'list', name: 'kube-dns', namespace: 'default' }), 'elsewhere');
     const main = grantsFor(loadManifest('kube-dns.yaml'), 'kube-system', 'kube-dns');
     assert.ok(permits(main, { verb: 'watch', apiGroup: 'discovery.k8s.io', resource: 'endpointslices' }));
     assert.ok(!permits(main, { verb: 'watch', apiGroup: '', resource: 'endpoints' }), 'endpoints are optional');

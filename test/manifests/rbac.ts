@@ -23,6 +23,8 @@ export interface AccountCalls {
   file: string;
   /** When the calls are made. */
   when: string;
+  /** The flags (beyond the manifest's) that make the program take this path; rbac-calls.test.ts runs them. */
+  flags?: string[];
   calls: ApiCall[];
 }
 
@@ -36,6 +38,7 @@ export const kubeDnsCalls: AccountCalls[] = [
   {
     file: 'kube-dns.yaml',
     when: 'always (default flags: --endpoints-api=endpointslices, --config-dir)',
+    flags: [],
     calls: [
       ...listWatch('', 'services'),
       ...listWatch('', 'namespaces'),
@@ -45,17 +48,20 @@ export const kubeDnsCalls: AccountCalls[] = [
   {
     file: 'optional/rbac-endpoints-api.yaml',
     when: '--endpoints-api=endpoints',
+    flags: ['--endpoints-api=endpoints'],
     calls: listWatch('', 'endpoints'),
   },
   {
     file: 'optional/rbac-pod-records-verified.yaml',
     when: '--pod-records=verified',
+    flags: ['--pod-records=verified'],
     calls: listWatch('', 'pods'),
   },
   {
     file: 'optional/rbac-config-map.yaml',
     when: '--config-map=kube-dns (--config-map-namespace=kube-system)',
-    calls: ['get', 'list', 'watch'].map((verb) => ({
+    flags: ['--config-map=kube-dns'],
+    calls: ['list', 'watch'].map((verb) => ({
       verb,
       apiGroup: '',
       resource: 'configmaps',
