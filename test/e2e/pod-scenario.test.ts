@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -17,7 +18,8 @@ import {
 
 /**
  * The article's scenario (shared/seed): kubelet's clusterDNS 10.96.0.10 and clusterDomain cluster.local, the
- * Pod deployed from manifests/kube-dns.yaml, `nslookup kubernetes.default` from a Pod, then a second replica.
+ * manifest rendered from kube-dns.yaml.base through transforms2sed.sed with those values, its Pod started,
+ * `nslookup kubernetes.default` from a Pod, then a second replica.
  *
  *   ctl     198.18.255.1   apiserver simulator (seeded with examples/cluster)
  *           198.18.255.53  the node's upstream resolver (knows outside.example)
@@ -32,9 +34,11 @@ const SERVICE_IP = '10.96.0.10';
 const APISERVER_IP = '198.18.255.1';
 const UPSTREAM_IP = '198.18.255.53';
 const TOKEN = 'scenario-token';
+// What a Pod with dnsPolicy ClusterFirst in namespace default gets from kubelet clusterDNS/clusterDomain, in the
+// order the container runtime writes the lines (containerd's CRI: search, nameserver, options).
 const POD_RESOLV_CONF = [
-  `nameserver ${SERVICE_IP}`,
   'search default.svc.cluster.local svc.cluster.local cluster.local',
+  `nameserver ${SERVICE_IP}`,
   'options ndots:5',
   '',
 ].join('\n');
@@ -55,8 +59,29 @@ interface Node {
   processes: LabProcess[];
 }
 
-function startPod(netns: Netns, kubeconfig: string, configDir: string): Node {
-  const containers = loadPodContainers(join(repoRoot, 'manifests', 'kube-dns.yaml'), repoRoot);
+/**
+ * The article's deployment step: put the kubelet's values into transforms2sed.sed's variables, then
+ * `sed -f transforms2sed.sed kube-dns.yaml.base > kube-dns.yaml`. Returns the rendered file.
+ */
+function renderManifest(dir: string): string {
+  const manifests = join(repoRoot, 'manifests');
+  const script = join(dir, 'transforms2sed.sed');
+  writeFileSync(
+    script,
+    readFileSync(join(manifests, 'transforms2sed.sed'), 'utf8')
+      .replaceAll('$DNS_SERVER_IP', SERVICE_IP)
+      .replaceAll('$DNS_DOMAIN', 'cluster.local'),
+  );
+  const rendered = join(dir, 'kube-dns.yaml');
+  writeFileSync(
+    rendered,
+    execFileSync('sed', ['-f', script, join(manifests, 'kube-dns.yaml.base')], { encoding: 'utf8' }),
+  );
+  return rendered;
+}
+
+function startPod(netns: Netns, manifest: string, kubeconfig: string, configDir: string): Node {
+  const containers = loadPodContainers(manifest, repoRoot);
   const processes = containers.map((container) =>
     netns.spawn(
       `${netns.name}/${container.program}`,
@@ -216,12 +241,15 @@ test(
       apiserverPort = Number((await simulator.waitForOutput(/^http:\/\/198\.18\.255\.1:(\d+)$/))[1]);
       await outside.waitForOutput(/^listening$/);
 
-      // Replica 1.
+      // Replica 1, from the manifest rendered as the article does.
+      const manifest = renderManifest(tmp);
       const configDir = mkdtempSync(join(tmp, 'kube-dns-config-'));
-      nodes.push(startPod(node1, kubeconfig, configDir));
+      nodes.push(startPod(node1, manifest, kubeconfig, configDir));
       await waitForPod(t, nodes[0]!, client, nodes);
 
-      // From the client Pod, as in the article.
+      // From the client Pod, as in the article: its resolver reads exactly kubelet's resolv.conf.
+      const resolvConf = await client.run('cat', ['/etc/resolv.conf']);
+      assert.equal(resolvConf.stdout, POD_RESOLV_CONF);
       const nslookup = await client.run('nslookup', ['kubernetes.default']);
       assert.equal(nslookup.code, 0, nslookup.stdout + nslookup.stderr);
       t.diagnostic(`client$ nslookup kubernetes.default\n${nslookup.stdout.trimEnd()}`);
@@ -256,7 +284,7 @@ test(
       assert.ok(latency < 1000, `took ${latency} ms`);
 
       // Replica 2: same simulator, same answers.
-      nodes.push(startPod(node2, kubeconfig, configDir));
+      nodes.push(startPod(node2, manifest, kubeconfig, configDir));
       await waitForPod(t, nodes[1]!, null, nodes);
       const questions: Array<[string, string]> = [
         ['kubernetes.default.svc.cluster.local', 'A'],
