@@ -109,7 +109,17 @@ describe('image and Dockerfile', () => {
 
   test('.dockerignore keeps local builds out and the workspace complete', () => {
     const ignored = readFileSync(join(repoRoot, '.dockerignore'), 'utf8').split('\n');
-    for (const pattern of ['**/node_modules', '**/dist', '.git', 'test/*', '!test/package.json']) {
+    // A native addon built on the host must not reach the build stage: it is newer than its sources there, so
+    // the install script would keep it instead of compiling it against the image's Node and glibc.
+    const patterns = [
+      '**/node_modules',
+      '**/dist',
+      '.git',
+      'test/*',
+      '!test/package.json',
+      'packages/daemon-kit/native/build',
+    ];
+    for (const pattern of patterns) {
       assert.ok(ignored.includes(pattern), `.dockerignore lacks ${pattern}`);
     }
   });
