@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadPodContainers, withFlag, type PodContainer } from '@kube-dns/local-pod';
+import { parseAllDocuments } from 'yaml';
 import {
   createNetnsLab,
   missingNetnsLab,
@@ -57,6 +58,55 @@ function nodeArgs(container: PodContainer, kubeconfig: string, configDir: string
 interface Node {
   netns: Netns;
   processes: LabProcess[];
+}
+
+/** What the kubelet would check and what the Pod declares, read from the rendered manifest's Deployment. */
+interface PodContract {
+  /** Every HTTP probe of every container: `<port>/<path>` as the kubelet would GET it. */
+  probes: string[];
+  /** Every declared container port: `<port>/<protocol>`. */
+  ports: string[];
+}
+
+interface ManifestContainer {
+  name: string;
+  ports?: Array<{ containerPort: number; name?: string; protocol?: string }>;
+  livenessProbe?: { httpGet?: { port: number | string; path?: string } };
+  readinessProbe?: { httpGet?: { port: number | string; path?: string } };
+  startupProbe?: { httpGet?: { port: number | string; path?: string } };
+}
+
+function podContract(manifest: string): PodContract {
+  const deployment = parseAllDocuments(readFileSync(manifest, 'utf8'))
+    .map((doc) => doc.toJS() as { kind?: string; spec?: { template: { spec: { containers: ManifestContainer[] } } } })
+    .find((object) => object?.kind === 'Deployment');
+  const containers = deployment?.spec?.template.spec.containers ?? [];
+  assert.equal(containers.length, 3, 'the Deployment has the three containers');
+  const probes = containers.flatMap((c) =>
+    [c.livenessProbe, c.readinessProbe, c.startupProbe].flatMap((probe) => {
+      if (probe === undefined) return [];
+      assert.ok(probe.httpGet, `${c.name}: an HTTP probe`);
+      const { port, path = '/' } = probe.httpGet;
+      // A named port resolves within the probed container, as the kubelet does.
+      const number = typeof port === 'number' ? port : c.ports?.find((p) => p.name === port)?.containerPort;
+      assert.ok(number, `${c.name}: probe port ${port}`);
+      return [`${number}${path}`];
+    }),
+  );
+  const ports = containers.flatMap((c) => (c.ports ?? []).map((p) => `${p.containerPort}/${p.protocol ?? 'TCP'}`));
+  return { probes: [...new Set(probes)], ports: [...new Set(ports)].sort() };
+}
+
+/** The ports something listens on (TCP) or is bound to (UDP) in a namespace, as `<port>/<protocol>`. */
+async function boundPorts(netns: Netns): Promise<Set<string>> {
+  const result = await netns.run('ss', ['-H', '-l', '-n', '-t', '-u']);
+  const bound = new Set<string>();
+  for (const line of result.stdout.split('\n')) {
+    const [proto, , , , local] = line.trim().split(/\s+/);
+    const port = local?.slice(local.lastIndexOf(':') + 1);
+    if (proto && port) bound.add(`${port}/${proto.toUpperCase()}`);
+  }
+  return bound;
 }
 
 /**
@@ -130,18 +180,32 @@ const digShort = async (netns: Netns, server: string, name: string, type = 'A'):
   return result.stdout.trim().split('\n').filter(Boolean).sort();
 };
 
-async function waitForPod(t: TestContext, node: Node, client: Netns | null, nodes: Node[]): Promise<void> {
+async function waitForPod(
+  t: TestContext,
+  node: Node,
+  contract: PodContract,
+  client: Netns | null,
+  nodes: Node[],
+): Promise<void> {
   const started = Date.now();
   const options = { timeoutMs: 40_000, intervalMs: 100 };
   try {
-    // The kubelet's view: readiness (kube-dns), liveness (the sidecar's health checks), as the manifest wires them.
-    for (const path of ['8081/readiness', '10054/healthcheck/kubedns', '10054/healthcheck/dnsmasq']) {
+    // The kubelet's view: every probe of the manifest (kube-dns /readiness, the sidecar's health checks of both
+    // servers and its own /metrics) answers 200 from the processes started with the manifest's args.
+    for (const path of contract.probes) {
       await waitUntil(
         `${node.netns.name} ${path}`,
         async () => (await httpFrom(node.netns, 'GET', `http://127.0.0.1:${path}`)).status === 200,
         options,
       );
     }
+    // Every port the Pod declares is really served.
+    const bound = await boundPorts(node.netns);
+    assert.deepEqual(
+      contract.ports.filter((port) => !bound.has(port)),
+      [],
+      `declared but not bound in ${node.netns.name}`,
+    );
     if (client) {
       await waitUntil(
         'the Service address answering the client',
@@ -243,9 +307,16 @@ test(
 
       // Replica 1, from the manifest rendered as the article does.
       const manifest = renderManifest(tmp);
+      const contract = podContract(manifest);
+      assert.deepEqual(contract.probes, [
+        '10054/healthcheck/kubedns',
+        '8081/readiness',
+        '10054/healthcheck/dnsmasq',
+        '10054/metrics',
+      ]);
       const configDir = mkdtempSync(join(tmp, 'kube-dns-config-'));
       nodes.push(startPod(node1, manifest, kubeconfig, configDir));
-      await waitForPod(t, nodes[0]!, client, nodes);
+      await waitForPod(t, nodes[0]!, contract, client, nodes);
 
       // From the client Pod, as in the article: its resolver reads exactly kubelet's resolv.conf.
       const resolvConf = await client.run('cat', ['/etc/resolv.conf']);
@@ -285,7 +356,7 @@ test(
 
       // Replica 2: same simulator, same answers.
       nodes.push(startPod(node2, manifest, kubeconfig, configDir));
-      await waitForPod(t, nodes[1]!, null, nodes);
+      await waitForPod(t, nodes[1]!, contract, null, nodes);
       const questions: Array<[string, string]> = [
         ['kubernetes.default.svc.cluster.local', 'A'],
         ['fresh.default.svc.cluster.local', 'A'],
