@@ -236,6 +236,19 @@ describe('dnsmasq-cache caching', () => {
       assert.equal(upstream.queriesFor('cnnx.test').length + upstream.queriesFor('nxgone.test').length, 1);
     }));
 
+  test('SIGHUP (reload) clears the cache and starts insertions.bind and evictions.bind from 0, as dnsmasq 2.90', () =>
+    withCache(['--cache-size=2'], async (cache) => {
+      for (const n of [1, 2, 3, 4]) await cache.query(`${n}.hup.test`, 'A');
+      const before = await cache.stats();
+      assert.deepEqual([before.insertions, before.evictions, before.misses], [4, 2, 4]);
+      cache.handle.reload();
+      const after = await cache.stats();
+      assert.deepEqual([after.insertions, after.evictions, after.misses], [0, 0, 4], 'hits and misses go on');
+      await cache.query('4.hup.test', 'A');
+      assert.equal(upstream.queriesFor('4.hup.test').length, 2, 'the cache was cleared');
+      assert.equal((await cache.stats()).insertions, 1);
+    }));
+
   test('--cache-size=0 disables caching', () =>
     withCache(['--cache-size=0'], async (cache) => {
       await cache.query('6.a.test', 'A');

@@ -22,6 +22,7 @@ import {
   type QueryOptions,
   type QueryResult,
   type ReceivedQuery,
+  waitUntil,
 } from '../helpers/index.js';
 
 /**
@@ -268,13 +269,13 @@ describe('dnsmasq-cache and dnsmasq 2.90: failing upstreams, CD, a hosts PTR', {
     const out: string[] = [];
     // Not servers.bind: dnsmasq retries a SERVFAIL or REFUSED once (here on the same server) when the query has no
     // EDNS options, and we do not (the failed column counts both alike).
-    for (const name of ['insertions', 'misses', 'hits']) {
+    for (const name of ['insertions', 'evictions', 'misses', 'hits']) {
       const result = await queryDns({ host: '127.0.0.1', port }, `${name}.bind`, 'TXT', { qclass: 'CH' });
       out.push(`${name}: ${((result.packet.answers?.[0] as { data?: Buffer[] } | undefined)?.data ?? []).join(' | ')}`);
     }
     return out;
   };
-  const both = async (args: string[], script: (port: number) => Promise<string[]>) => {
+  const both = async (args: string[], script: (port: number, process: DnsProcess) => Promise<string[]>) => {
     let real: DnsProcess | null = null;
     let ours: DnsProcess | null = null;
     try {
@@ -287,7 +288,7 @@ describe('dnsmasq-cache and dnsmasq 2.90: failing upstreams, CD, a hosts PTR', {
         '--upstream-timeout=200ms',
         ...args,
       ]);
-      assert.deepEqual(await script(ours.port), await script(real.port));
+      assert.deepEqual(await script(ours.port, ours), await script(real.port, real));
     } finally {
       await real?.kill('SIGTERM');
       await ours?.kill('SIGTERM');
@@ -306,4 +307,22 @@ describe('dnsmasq-cache and dnsmasq 2.90: failing upstreams, CD, a hosts PTR', {
       await ask(port, 'tabbed.diff.test', 'A'),
       ...(await statistics(port)),
     ]));
+
+  test('SIGHUP clears the cache and starts insertions and evictions from 0 (hits, misses and servers go on)', () =>
+    both(['--no-resolv', '--no-hosts', '--cache-size=2', `--server=${upstream.label}`], async (port, process) => {
+      const seen: string[] = [];
+      for (const n of [1, 2, 3, 4]) seen.push(await ask(port, `${n}.hup.diff.test`, 'A'));
+      seen.push(...(await statistics(port)));
+      const before = upstream.queriesFor('4.hup.diff.test').length;
+      process.child.kill('SIGHUP');
+      // The next query for a cached name goes upstream once the signal has been handled.
+      await waitUntil('the cache cleared', async () => {
+        await ask(port, '4.hup.diff.test', 'A');
+        return upstream.queriesFor('4.hup.diff.test').length > before;
+      });
+      const stats = await statistics(port);
+      // Polling asked 4.hup.diff.test a varying number of times: compare what does not depend on it.
+      seen.push(...stats.filter((line) => line.startsWith('insertions') || line.startsWith('evictions')));
+      return seen;
+    }));
 });

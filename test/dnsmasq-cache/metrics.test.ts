@@ -31,6 +31,12 @@ test('--metrics-port serves Prometheus metrics (off by default)', async () => {
     assert.match(text, /^dnsmasq_cache_request_duration_seconds_count\{transport="udp"\} 2$/m);
     const post = await fetch(`http://127.0.0.1:${cache.handle.ports.metrics}/metrics`, { method: 'POST' });
     assert.equal(post.status, 405, 'read-only');
+    // SIGHUP starts insertions.bind again from 0 (as dnsmasq); the Prometheus counter keeps counting.
+    cache.handle.reload();
+    await cache.query('m2.test', 'A');
+    assert.equal((await cache.chaos('insertions.bind'))[0], '1');
+    const after = await (await fetch(`http://127.0.0.1:${cache.handle.ports.metrics}/metrics`)).text();
+    assert.match(after, /^dnsmasq_cache_insertions_total 2$/m);
   } finally {
     await cache.close();
     await upstream.close();

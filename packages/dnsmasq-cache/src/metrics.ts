@@ -75,12 +75,12 @@ export function createCacheMetrics(registry: Registry = new Registry()): CacheMe
   mirrored(
     'dnsmasq_cache_insertions_total',
     'insertions.bind: cache records inserted.',
-    (s) => s.cache.counters.insertions,
+    (s) => s.cache.lifetime.insertions + s.cache.counters.insertions,
   );
   mirrored(
     'dnsmasq_cache_evictions_total',
     'evictions.bind: live cache records evicted to make room.',
-    (s) => s.cache.counters.evictions,
+    (s) => s.cache.lifetime.evictions + s.cache.counters.evictions,
   );
   new Gauge({
     name: 'dnsmasq_cache_records',

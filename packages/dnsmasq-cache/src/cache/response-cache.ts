@@ -59,6 +59,8 @@ export class ResponseCache {
    */
   private readonly byHash = new Map<number, CacheEntry>();
   readonly counters: CacheCounters = { insertions: 0, evictions: 0 };
+  /** What `counters` held before each clear (they restart from 0): with them, totals that never go back. */
+  readonly lifetime: CacheCounters = { insertions: 0, evictions: 0 };
 
   readonly capacity: number;
 
@@ -143,8 +145,15 @@ export class ResponseCache {
     return entry;
   }
 
-  /** Drops every entry (SIGHUP, --clear-on-reload); not counted as evictions, as in dnsmasq. */
+  /**
+   * Drops every entry (SIGHUP, --clear-on-reload); not counted as evictions. As dnsmasq's cache_reload, it starts
+   * insertions.bind and evictions.bind again from 0 (hits and misses go on).
+   */
   clear(): void {
+    this.lifetime.insertions += this.counters.insertions;
+    this.lifetime.evictions += this.counters.evictions;
+    this.counters.insertions = 0;
+    this.counters.evictions = 0;
     this.store.flushAll();
     this.byHash.clear();
     this.newest = null;
