@@ -175,6 +175,36 @@ test('main(): seeds, kubeconfig file, and a --watch-dir kept in sync (edit → a
   );
 });
 
+test('--watch-dir: a rejected edit keeps the object, and a file caught mid-write is not applied empty', async (t) => {
+  const dir = tempDir(t);
+  const liveFile = join(dir, 'svc.yaml');
+  const manifest = (clusterIP: string): string =>
+    `apiVersion: v1\nkind: Service\nmetadata: {name: fixed, namespace: demo}\nspec: {clusterIP: ${clusterIP}, ports: [{port: 80}]}\n`;
+  writeFileSync(liveFile, manifest('10.96.7.7'));
+  const sim = await main(parseCommandLine(['--watch-dir', dir, '--watch-dir-interval', '1h']));
+  t.after(() => sim.close());
+  const objects = sim.server.objects;
+  const ref = { kind: 'Service', namespace: 'demo', name: 'fixed' };
+  const ipOf = (): string | undefined => (objects.get(ref)?.['spec'] as { clusterIP?: string } | undefined)?.clusterIP;
+  assert.equal(ipOf(), '10.96.7.7');
+  const uid = objects.get(ref)?.metadata.uid;
+  // clusterIP is immutable: the apiserver refuses the edit and the Service stays as it was (it used to be deleted).
+  writeFileSync(liveFile, manifest('10.96.8.8'));
+  await sim.manifestDir!.sync();
+  assert.equal(ipOf(), '10.96.7.7');
+  assert.equal(objects.get(ref)?.metadata.uid, uid);
+  // Truncated, then written a moment later (as some editors save): never seen as a file without objects.
+  writeFileSync(liveFile, '');
+  const sync = sim.manifestDir!.sync();
+  setTimeout(() => writeFileSync(liveFile, manifest('10.96.7.7').replace('port: 80', 'port: 81')), 20);
+  await sync;
+  await sim.manifestDir!.sync();
+  assert.equal(ipOf(), '10.96.7.7');
+  assert.equal(objects.get(ref)?.metadata.uid, uid, 'never deleted and created again');
+  const ports = (objects.get(ref)?.['spec'] as { ports: { port: number }[] }).ports;
+  assert.equal(ports[0]?.port, 81);
+});
+
 test('main(): a bad seed is one StartupError line', async (t) => {
   const dir = tempDir(t);
   writeFileSync(join(dir, 'bad.yaml'), 'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n');

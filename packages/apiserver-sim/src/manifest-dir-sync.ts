@@ -29,6 +29,21 @@ function refOf(object: KubeObject): ObjectRef {
 
 const refKey = (ref: ObjectRef): string => `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
 
+const SETTLE_MS = 50;
+
+/**
+ * Whether the file still holds `text` SETTLE_MS later. An editor that truncates and then writes would otherwise
+ * be caught with no objects in the file, and its Services would flap (deleted, then added again).
+ */
+async function unchangedAfterPause(path: string, text: string): Promise<boolean> {
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  try {
+    return (await readFile(path, 'utf8')) === text;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Keeps the objects in sync with the manifests in a folder: a new or edited file is applied, objects that
  * left a file (or whose file was removed) are deleted. A file that does not parse is reported once per
@@ -65,6 +80,10 @@ export function syncManifestDir(
       }
       const hash = createHash('sha256').update(text).digest('hex');
       if (files.get(path)?.hash === hash || failed.get(path) === hash) continue;
+      if (!(await unchangedAfterPause(path, text))) {
+        again = true; // still being written: look again
+        continue;
+      }
       let parsed: KubeObject[];
       try {
         parsed = parseManifests(text, path);
@@ -76,11 +95,14 @@ export function syncManifestDir(
       }
       failed.delete(path);
       const refs: ObjectRef[] = [];
+      const previous = new Set((files.get(path)?.refs ?? []).map(refKey));
       for (const object of parsed) {
         try {
           objects.apply(object);
           refs.push(refOf(object));
         } catch (error) {
+          // A rejected edit (an immutable field changed) leaves the object as it was: it stays the file's.
+          if (previous.has(refKey(refOf(object)))) refs.push(refOf(object));
           logger.warn('object not applied', {
             file: path,
             object: refKey(refOf(object)),
