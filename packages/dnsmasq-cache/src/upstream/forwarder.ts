@@ -45,9 +45,9 @@ export interface ForwardOutcome {
  * that answered last (or the first with `--strict-order`), then the others; a timeout, network error, SERVFAIL or
  * REFUSED moves on to the next; the last server may use what is left of the deadline when no other answered (a lone
  * slow server is waited for, as dnsmasq waits). A UDP answer with TC is fetched again over TCP from the same server; a query that came over
- * TCP goes upstream over TCP. When no server gave a usable answer, the first SERVFAIL or REFUSED received is relayed
- * as dnsmasq 2.90 relays it (a zone transfer refused by kube-dns stays REFUSED); only when no server answered at all
- * is the result null and the caller answers SERVFAIL.
+ * TCP goes upstream over TCP. When no server gave a usable answer, a SERVFAIL received is relayed, else a REFUSED, as
+ * dnsmasq 2.90 answers (a zone transfer refused by kube-dns stays REFUSED; one SERVFAIL among refusals makes it
+ * SERVFAIL); only when no server answered at all is the result null and the caller answers SERVFAIL.
  */
 export class Forwarder {
   private readonly udp: Exchange;
@@ -80,8 +80,9 @@ export class Forwarder {
     if (count === 0) return { response: null, server: null };
     const deadline = performance.now() + this.options.forwardDeadlineMs;
     const start = this.options.strictOrder || group.state.lastGood < 0 ? 0 : group.state.lastGood % count;
-    // dnsmasq 2.90 relays the SERVFAIL or REFUSED it got; it never answers SERVFAIL of its own for them.
-    let firstFailure: ForwardOutcome | null = null;
+    // dnsmasq 2.90 relays the SERVFAIL or REFUSED it got (REFUSED only when no server said SERVFAIL).
+    let servfail: ForwardOutcome | null = null;
+    let refused: ForwardOutcome | null = null;
     for (let attempt = 0; attempt < count; attempt++) {
       const remaining = deadline - performance.now();
       if (remaining <= 0) break;
@@ -89,7 +90,7 @@ export class Forwarder {
       const server = servers[index]!;
       const last = attempt === count - 1;
       // The last server may use the rest of the deadline, unless another one already answered (SERVFAIL/REFUSED).
-      const patient = last && firstFailure === null;
+      const patient = last && servfail === null && refused === null;
       const timeoutMs = Math.max(1, patient ? remaining : Math.min(this.options.upstreamTimeoutMs, remaining));
       if (countStats) this.options.stats.sent(server);
       let response: Buffer;
@@ -115,7 +116,8 @@ export class Forwarder {
       }
       const rcode = response[3]! & 0xf;
       if (rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED) {
-        firstFailure ??= { response, server };
+        if (rcode === Rcode.SERVFAIL) servfail ??= { response, server };
+        else refused ??= { response, server };
         // dnsmasq counts a SERVFAIL or REFUSED it retries as a failed query of that server.
         if (countStats) this.options.stats.failed(server);
         this.options.onServerFailure?.(server, rcode === Rcode.SERVFAIL ? 'SERVFAIL' : 'REFUSED');
@@ -124,7 +126,7 @@ export class Forwarder {
       group.state.lastGood = index;
       return { response, server };
     }
-    return firstFailure ?? { response: null, server: null };
+    return servfail ?? refused ?? { response: null, server: null };
   }
 }
 
