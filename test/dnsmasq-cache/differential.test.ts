@@ -242,87 +242,93 @@ describe('dnsmasq-cache and dnsmasq 2.90 side by side', { skip: missingTool('dns
   }
 });
 
-describe('dnsmasq-cache and dnsmasq 2.90: failing upstreams, CD, a hosts PTR', { skip: missingTool('dnsmasq') }, () => {
-  let upstream: FakeUpstream;
-  const hostsFile = join(mkdtempSync(join(tmpdir(), 'dnsmasq-diff-')), 'hosts');
-  writeFileSync(hostsFile, '10.2.3.6 Tabbed.Diff.Test\n');
-  before(async () => {
-    upstream = await startFakeUpstream((q) => {
-      if (q.name.startsWith('sf')) return { rcode: 'SERVFAIL', aa: true };
-      if (q.name.startsWith('ref')) return { rcode: 'REFUSED', aa: true };
-      return { answers: q.type === 'A' ? [rr(q.name, 'A', '10.1.2.3', 100)] : [] };
-    });
-  });
-  after(async () => {
-    await upstream?.close();
-  });
-
-  /** rcode, AA/RA/CD and the answer data of one query (the CD bit set on request). */
-  const ask = async (port: number, name: string, type: RecordType, cd = false) => {
-    const query = buildQuery(name, type);
-    if (cd) query[3]! |= 0x10;
-    const result = describeResponse(await exchangeUdp({ host: '127.0.0.1', port }, query, { timeoutMs: 3000 }));
-    const data = (result.packet.answers ?? []).map((a) => String((a as { data: unknown }).data));
-    return `${name} ${type}${cd ? ' +cd' : ''}: ${result.rcode} aa=${result.flags.aa} ra=${result.flags.ra} cd=${(result.raw[3]! & 0x10) !== 0} ${data.join(',')}`;
-  };
-  const statistics = async (port: number) => {
-    const out: string[] = [];
-    // Not servers.bind: dnsmasq retries a SERVFAIL or REFUSED once (here on the same server) when the query has no
-    // EDNS options, and we do not (the failed column counts both alike).
-    for (const name of ['insertions', 'evictions', 'misses', 'hits']) {
-      const result = await queryDns({ host: '127.0.0.1', port }, `${name}.bind`, 'TXT', { qclass: 'CH' });
-      out.push(`${name}: ${((result.packet.answers?.[0] as { data?: Buffer[] } | undefined)?.data ?? []).join(' | ')}`);
-    }
-    return out;
-  };
-  const both = async (args: string[], script: (port: number, process: DnsProcess) => Promise<string[]>) => {
-    let real: DnsProcess | null = null;
-    let ours: DnsProcess | null = null;
-    try {
-      real = await startRealDnsmasq(await freeDnsPort(), args);
-      ours = await startDnsmasqLike(bin, await freeDnsPort(), [
-        '--conf-file=/dev/null',
-        '--pid-file=',
-        '--user=root',
-        '--shutdown-grace=0',
-        '--upstream-timeout=200ms',
-        ...args,
-      ]);
-      assert.deepEqual(await script(ours.port, ours), await script(real.port, real));
-    } finally {
-      await real?.kill('SIGTERM');
-      await ours?.kill('SIGTERM');
-    }
-  };
-
-  test('SERVFAIL and REFUSED relayed as they came, CD restored, PTR in lower case', () =>
-    both(['--no-resolv', '--no-hosts', `--addn-hosts=${hostsFile}`, `--server=${upstream.label}`], async (port) => [
-      await ask(port, 'sf1.diff.test', 'A'),
-      await ask(port, 'sf1.diff.test', 'A'),
-      await ask(port, 'ref1.diff.test', 'A'),
-      await ask(port, 'cd1.diff.test', 'A', true),
-      await ask(port, 'cd1.diff.test', 'A'),
-      await ask(port, 'cd1.diff.test', 'A', true),
-      await ask(port, '6.3.2.10.in-addr.arpa', 'PTR'),
-      await ask(port, 'tabbed.diff.test', 'A'),
-      ...(await statistics(port)),
-    ]));
-
-  test('SIGHUP clears the cache and starts insertions and evictions from 0 (hits, misses and servers go on)', () =>
-    both(['--no-resolv', '--no-hosts', '--cache-size=2', `--server=${upstream.label}`], async (port, process) => {
-      const seen: string[] = [];
-      for (const n of [1, 2, 3, 4]) seen.push(await ask(port, `${n}.hup.diff.test`, 'A'));
-      seen.push(...(await statistics(port)));
-      const before = upstream.queriesFor('4.hup.diff.test').length;
-      process.child.kill('SIGHUP');
-      // The next query for a cached name goes upstream once the signal has been handled.
-      await waitUntil('the cache cleared', async () => {
-        await ask(port, '4.hup.diff.test', 'A');
-        return upstream.queriesFor('4.hup.diff.test').length > before;
+describe(
+  'dnsmasq-cache and dnsmasq 2.90: failing upstreams, CD, a hosts PTR, SIGHUP',
+  { skip: missingTool('dnsmasq') },
+  () => {
+    let upstream: FakeUpstream;
+    const hostsFile = join(mkdtempSync(join(tmpdir(), 'dnsmasq-diff-')), 'hosts');
+    writeFileSync(hostsFile, '10.2.3.6 Tabbed.Diff.Test\n');
+    before(async () => {
+      upstream = await startFakeUpstream((q) => {
+        if (q.name.startsWith('sf')) return { rcode: 'SERVFAIL', aa: true };
+        if (q.name.startsWith('ref')) return { rcode: 'REFUSED', aa: true };
+        return { answers: q.type === 'A' ? [rr(q.name, 'A', '10.1.2.3', 100)] : [] };
       });
-      const stats = await statistics(port);
-      // Polling asked 4.hup.diff.test a varying number of times: compare what does not depend on it.
-      seen.push(...stats.filter((line) => line.startsWith('insertions') || line.startsWith('evictions')));
-      return seen;
-    }));
-});
+    });
+    after(async () => {
+      await upstream?.close();
+    });
+
+    /** rcode, AA/RA/CD and the answer data of one query (the CD bit set on request). */
+    const ask = async (port: number, name: string, type: RecordType, cd = false) => {
+      const query = buildQuery(name, type);
+      if (cd) query[3]! |= 0x10;
+      const result = describeResponse(await exchangeUdp({ host: '127.0.0.1', port }, query, { timeoutMs: 3000 }));
+      const data = (result.packet.answers ?? []).map((a) => String((a as { data: unknown }).data));
+      return `${name} ${type}${cd ? ' +cd' : ''}: ${result.rcode} aa=${result.flags.aa} ra=${result.flags.ra} cd=${(result.raw[3]! & 0x10) !== 0} ${data.join(',')}`;
+    };
+    const statistics = async (port: number) => {
+      const out: string[] = [];
+      // Not servers.bind: dnsmasq retries a SERVFAIL or REFUSED once (here on the same server) when the query has no
+      // EDNS options, and we do not (the failed column counts both alike).
+      for (const name of ['insertions', 'evictions', 'misses', 'hits']) {
+        const result = await queryDns({ host: '127.0.0.1', port }, `${name}.bind`, 'TXT', { qclass: 'CH' });
+        out.push(
+          `${name}: ${((result.packet.answers?.[0] as { data?: Buffer[] } | undefined)?.data ?? []).join(' | ')}`,
+        );
+      }
+      return out;
+    };
+    const both = async (args: string[], script: (port: number, process: DnsProcess) => Promise<string[]>) => {
+      let real: DnsProcess | null = null;
+      let ours: DnsProcess | null = null;
+      try {
+        real = await startRealDnsmasq(await freeDnsPort(), args);
+        ours = await startDnsmasqLike(bin, await freeDnsPort(), [
+          '--conf-file=/dev/null',
+          '--pid-file=',
+          '--user=root',
+          '--shutdown-grace=0',
+          '--upstream-timeout=200ms',
+          ...args,
+        ]);
+        assert.deepEqual(await script(ours.port, ours), await script(real.port, real));
+      } finally {
+        await real?.kill('SIGTERM');
+        await ours?.kill('SIGTERM');
+      }
+    };
+
+    test('SERVFAIL and REFUSED relayed as they came, CD restored, PTR in lower case', () =>
+      both(['--no-resolv', '--no-hosts', `--addn-hosts=${hostsFile}`, `--server=${upstream.label}`], async (port) => [
+        await ask(port, 'sf1.diff.test', 'A'),
+        await ask(port, 'sf1.diff.test', 'A'),
+        await ask(port, 'ref1.diff.test', 'A'),
+        await ask(port, 'cd1.diff.test', 'A', true),
+        await ask(port, 'cd1.diff.test', 'A'),
+        await ask(port, 'cd1.diff.test', 'A', true),
+        await ask(port, '6.3.2.10.in-addr.arpa', 'PTR'),
+        await ask(port, 'tabbed.diff.test', 'A'),
+        ...(await statistics(port)),
+      ]));
+
+    test('SIGHUP clears the cache and starts insertions and evictions from 0 (hits, misses and servers go on)', () =>
+      both(['--no-resolv', '--no-hosts', '--cache-size=2', `--server=${upstream.label}`], async (port, process) => {
+        const seen: string[] = [];
+        for (const n of [1, 2, 3, 4]) seen.push(await ask(port, `${n}.hup.diff.test`, 'A'));
+        seen.push(...(await statistics(port)));
+        const before = upstream.queriesFor('4.hup.diff.test').length;
+        process.child.kill('SIGHUP');
+        // The next query for a cached name goes upstream once the signal has been handled.
+        await waitUntil('the cache cleared', async () => {
+          await ask(port, '4.hup.diff.test', 'A');
+          return upstream.queriesFor('4.hup.diff.test').length > before;
+        });
+        const stats = await statistics(port);
+        // Polling asked 4.hup.diff.test a varying number of times: compare what does not depend on it.
+        seen.push(...stats.filter((line) => line.startsWith('insertions') || line.startsWith('evictions')));
+        return seen;
+      }));
+  },
+);
