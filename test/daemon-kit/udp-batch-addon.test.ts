@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { describe, test } from 'node:test';
 import { loadUdpBatchAddon, type UdpBatchSocket, type UdpBatchSocketOptions } from '@kube-dns/daemon-kit';
@@ -310,6 +311,26 @@ describe('udp_batch addon', { skip }, () => {
       socket.close();
       c.close();
     }
+  });
+
+  test('a throw in onBatch is an uncaughtException (as in a dgram listener); the socket keeps serving', () => {
+    // In a process of its own: node:test would take the uncaught exception as this test's failure.
+    const script = `
+      const { UdpBatchSocket } = require(${JSON.stringify(loaded.addon === null ? '' : loaded.path)});
+      const dgram = require('node:dgram');
+      let batches = 0;
+      const caught = [];
+      process.on('uncaughtException', (error) => caught.push(error.message));
+      const s = new UdpBatchSocket({ address: '127.0.0.1', port: 0, onError: () => {},
+        onBatch: () => { if (++batches === 1) throw new Error('boom'); return 0; } });
+      s.start();
+      const c = dgram.createSocket('udp4');
+      c.send('a', s.port, '127.0.0.1', () => setTimeout(() => c.send('b', s.port, '127.0.0.1'), 50));
+      setTimeout(() => { console.log(JSON.stringify({ batches, caught })); s.close(); c.close(); }, 300);
+    `;
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), { batches: 2, caught: ['boom'] });
   });
 
   test('the shared memory outlives the socket for as long as JS holds it', () => {
