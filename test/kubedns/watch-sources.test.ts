@@ -222,6 +222,70 @@ describe('kube-dns watch: kinds, modes and ingest', () => {
     assert.equal(kc.getCurrentCluster()?.server, sim.url);
   });
 
+  test(
+    "kubecfg-file with client-go's tokenFile: relative to the kubeconfig, trimmed, re-read as it rotates",
+    { timeout: 20_000 },
+    async (t) => {
+      const sim = await startApiServer({
+        tokens: [
+          { token: 'rotated-1', user: 'first' },
+          { token: 'rotated-2', user: 'second' },
+        ],
+        seed: [clusterIpService('default', 'web', '10.96.0.20')],
+      });
+      t.after(() => sim.close());
+      const dir = await mkdtemp(join(tmpdir(), 'kube-dns-kc-'));
+      // kubectl and client-go read `tokenFile` (client-node only its own `token-file`, once): a kubeconfig for a
+      // projected service account token names the file, relative paths resolved against the kubeconfig's folder.
+      await writeFile(join(dir, 'token'), 'rotated-1\n');
+      const kubeconfig = sim.kubeconfig({ token: 'rotated-1' }).replace(/token: rotated-1/, 'tokenFile: token');
+      assert.match(kubeconfig, /tokenFile: token/);
+      await writeFile(join(dir, 'kubeconfig'), kubeconfig);
+      const kubeConfig = loadKubeConfig({
+        kubeMasterUrl: null,
+        kubecfgFile: join(dir, 'kubeconfig'),
+        userAgent: 'kube-dns/test',
+        tokenFileRereadMs: 0,
+      });
+      const writer = new RecordingWriter();
+      const watch = startClusterWatch({
+        kubeConfig,
+        lists: createApiLists(kubeConfig),
+        writer,
+        endpointsApi: 'endpointslices',
+        podRecords: 'insecure',
+        logger: captureLog().logger,
+        metrics: createWatchMetrics(new Registry()),
+        timing: fastWatchTiming,
+      });
+      t.after(() => watch.stop());
+      await watch.synced;
+      assert.ok(writer.services.has('default/web'));
+      assert.ok(sim.requests.count({ user: 'first', verb: 'list' }) >= 3);
+
+      // The kubelet rotates the token in place: the next requests carry the new one.
+      await writeFile(join(dir, 'token'), 'rotated-2\n');
+      sim.faults.dropWatches();
+      await waitUntil(
+        'watches with the rotated token',
+        () => sim.requests.count({ user: 'second', verb: 'watch' }) >= 3,
+        {
+          timeoutMs: 10_000,
+        },
+      );
+      assert.equal(sim.requests.count({ status: 401 }), 0);
+
+      // A tokenFile that cannot be read is a startup error naming it, as for the service account's.
+      await writeFile(join(dir, 'missing'), kubeconfig.replace('tokenFile: token', 'tokenFile: /nonexistent/token'));
+      assert.throws(
+        () => loadKubeConfig({ kubeMasterUrl: null, kubecfgFile: join(dir, 'missing'), userAgent: 'x' }),
+        (error: unknown) =>
+          error instanceof StartupError &&
+          /--kubecfg-file .*missing: .*tokenFile \/nonexistent\/token/.test(error.line),
+      );
+    },
+  );
+
   test('kubecfg-file with client certificates and a CA (HTTPS)', { skip: missingTool('openssl') }, async (t) => {
     const pki = generateTestCertificates({ clientUser: 'system:kube-dns' });
     const sim = await startApiServer({

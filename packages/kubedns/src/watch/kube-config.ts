@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type https from 'node:https';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 // A deep import: the package's index loads every generated API client and model (tens of MB we never use); what
 // config.js imports of the generated code itself is kept out by client-node/slim-hooks.ts (bin.ts).
 import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
@@ -18,6 +20,8 @@ export interface ApiserverAccess {
   env?: NodeJS.ProcessEnv;
   /** `kube-dns/<version> (<os>/<arch>)`, as the original sends. */
   userAgent: string;
+  /** How often a token file is re-read (rotated tokens); tests shorten it. */
+  tokenFileRereadMs?: number;
 }
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -42,10 +46,12 @@ class KubeDnsKubeConfig extends KubeConfig {
 }
 
 const TOKEN_FILE_PROVIDER = 'kube-dns-token-file';
+const TOKEN_FILE_REREAD_MS = 60_000;
 
 /**
- * A service account token file, re-read every minute (tokens are rotated) and trimmed: client-node's own
- * FileAuth sends a trailing newline as part of the header, which node-fetch rejects; client-go trims.
+ * A bearer token file, re-read every minute (tokens are rotated, as client-go's CachedFileTokenSource does) and
+ * trimmed: client-node's own FileAuth sends a trailing newline as part of the header, which node-fetch rejects;
+ * client-go trims.
  */
 function providerOf(user: User): { name?: string; config?: { path?: string } } | undefined {
   return user.authProvider as { name?: string; config?: { path?: string } } | undefined;
@@ -53,7 +59,12 @@ function providerOf(user: User): { name?: string; config?: { path?: string } } |
 
 class TokenFileAuth implements Authenticator {
   private token = '';
-  private readAt = 0;
+  private readAt = Number.NEGATIVE_INFINITY;
+  private readonly rereadMs: number;
+
+  constructor(rereadMs: number) {
+    this.rereadMs = rereadMs;
+  }
 
   isAuthProvider(user: User): boolean {
     return providerOf(user)?.name === TOKEN_FILE_PROVIDER;
@@ -61,13 +72,53 @@ class TokenFileAuth implements Authenticator {
 
   applyAuthentication(user: User, opts: https.RequestOptions): Promise<void> {
     const path = providerOf(user)?.config?.path ?? '';
-    if (Date.now() - this.readAt > 60_000) {
+    if (Date.now() - this.readAt >= this.rereadMs) {
       this.token = readFileSync(path, 'utf8').trim();
       this.readAt = Date.now();
     }
     opts.headers = { ...opts.headers, Authorization: `Bearer ${this.token}` };
     return Promise.resolve();
   }
+}
+
+/** The user `name` authenticated by the token in `path` (read by TokenFileAuth), its other fields kept. */
+function useTokenFile(kc: KubeConfig, name: string, path: string, rereadMs: number): void {
+  kc.addAuthenticator(new TokenFileAuth(rereadMs));
+  kc.loadFromOptions({
+    clusters: kc.getClusters(),
+    users: kc.getUsers().map((user) => {
+      if (user.name !== name) return user;
+      // A static token would be sent after the authenticator's header and win over the file.
+      const { token: _static, ...rest } = user;
+      // Not `tokenFile`: client-node's FileAuth claims any provider with that key, whatever its name.
+      return { ...rest, authProvider: { name: TOKEN_FILE_PROVIDER, config: { path } } };
+    }),
+    contexts: kc.getContexts(),
+    currentContext: kc.getCurrentContext(),
+  });
+}
+
+/**
+ * The token file of kubeconfig user `name`: client-go's `tokenFile` (client-node knows only its own `token-file`
+ * spelling, read once), relative paths resolved against the kubeconfig's folder as client-go does; null when the
+ * user has none. When a static `token` is given too, the file wins, as in client-go (its last read takes
+ * precedence over the token).
+ */
+function kubeconfigTokenFile(kubecfgFile: string, name: string): string | null {
+  let document: unknown;
+  try {
+    document = parseYaml(readFileSync(kubecfgFile, 'utf8'));
+  } catch {
+    return null; // client-node parsed it already; a difference of YAML dialects only loses the token file
+  }
+  const users = (document as { users?: unknown } | null)?.users;
+  if (!Array.isArray(users)) return null;
+  for (const entry of users as Array<{ name?: unknown; user?: Record<string, unknown> } | null>) {
+    if (entry?.name !== name) continue;
+    const file = entry.user?.['tokenFile'] ?? entry.user?.['token-file'];
+    return typeof file === 'string' && file !== '' ? resolvePath(dirname(kubecfgFile), file) : null;
+  }
+  return null;
 }
 
 /** Tokens read from kubeconfig files (`token`, `token-file`) lose surrounding whitespace, as in client-go. */
@@ -110,6 +161,16 @@ export function loadKubeConfig(access: ApiserverAccess): KubeConfig {
     if (!server) fail(`--kubecfg-file ${access.kubecfgFile}: cluster "${cluster.name}" has no server`);
     replaceCluster(kc, cluster, server);
     trimTokens(kc);
+    const user = kc.getCurrentUser();
+    const tokenFile = user ? kubeconfigTokenFile(access.kubecfgFile, user.name) : null;
+    if (user && tokenFile !== null) {
+      try {
+        readFileSync(tokenFile);
+      } catch (error) {
+        fail(`--kubecfg-file ${access.kubecfgFile}: user "${user.name}": tokenFile ${tokenFile}: ${firstLine(error)}`);
+      }
+      useTokenFile(kc, user.name, tokenFile, access.tokenFileRereadMs ?? TOKEN_FILE_REREAD_MS);
+    }
     return kc;
   }
   if (access.kubeMasterUrl !== null) {
@@ -129,17 +190,8 @@ export function loadKubeConfig(access: ApiserverAccess): KubeConfig {
   }
   if (!existsSync(tokenPath)) fail(`in-cluster config: no service account token at ${tokenPath}`);
   withEnv(env, () => kc.loadFromCluster(prefix));
-  kc.addAuthenticator(new TokenFileAuth());
-  kc.loadFromOptions({
-    clusters: kc.getClusters(),
-    users: kc.getUsers().map((user) => ({
-      name: user.name,
-      // Not `tokenFile`: client-node's FileAuth claims any provider with that key, whatever its name.
-      authProvider: { name: TOKEN_FILE_PROVIDER, config: { path: tokenPath } },
-    })),
-    contexts: kc.getContexts(),
-    currentContext: kc.getCurrentContext(),
-  });
+  const user = kc.getCurrentUser();
+  if (user) useTokenFile(kc, user.name, tokenPath, access.tokenFileRereadMs ?? TOKEN_FILE_REREAD_MS);
   return kc;
 }
 
