@@ -108,6 +108,21 @@ describe('kube-dns main() in-process against the apiserver simulator', () => {
     await assert.rejects(fetch(`http://127.0.0.1:${early.handle.healthzPort}/readiness`), 'healthz port closed');
   });
 
+  test('--initial-sync-timeout waiting for --config-map: the line names the ConfigMap and why it is missing', async (t) => {
+    const sim = await simulator(t);
+    sim.faults.failRequests({ status: 403, resources: ['configmaps'] });
+    const error = await main(
+      parseCommandLine(flags(await kubeconfig(sim), ['--config-map=kube-dns', '--initial-sync-timeout=600ms'])),
+      { logger: captureLog().logger, watchTiming: fastWatchTiming },
+    ).then(
+      () => assert.fail('started'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof StartupError);
+    assert.ok(!error.line.includes('\n'));
+    assert.match(error.line, /\(waiting for the ConfigMap kube-system\/kube-dns: HTTP 403\b/);
+  });
+
   test('shutdown: readiness 503 at once while DNS keeps answering for the grace period, then everything closes', async (t) => {
     const sim = await simulator(t);
     const handle = await main(parseCommandLine(flags(await kubeconfig(sim))), {

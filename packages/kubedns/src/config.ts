@@ -26,6 +26,7 @@ export interface ForwardingSettings {
 /** The ConfigMap through the API, as main wires it (the watch module owns the Kubernetes client). */
 export type ConfigMapWatcherFactory = (onChange: (data: Record<string, string> | null, version: string) => void) => {
   ready: Promise<void>;
+  lastError?(): string | null;
   stop(): Promise<void>;
 };
 
@@ -44,6 +45,8 @@ export interface ConfigSourceOptions {
 export interface ConfigSource {
   /** Resolves once the first configuration has been applied. */
   readonly ready: Promise<void>;
+  /** Until ready: what is awaited, e.g. `the ConfigMap kube-system/kube-dns: HTTP 403 (Forbidden)`; then null. */
+  pending(): string | null;
   current(): ForwardingSettings;
   /** Re-reads `--config-dir` now (tests; the poll does it every `--config-period`). */
   check(): Promise<void>;
@@ -116,9 +119,10 @@ export function startConfigSource(options: ConfigSourceOptions): ConfigSource {
   };
 
   let dirWatcher: ConfigDirWatcher | null = null;
-  let mapWatcher: { stop(): Promise<void> } | null = null;
+  let mapWatcher: ReturnType<ConfigMapWatcherFactory> | null = null;
   let ready: Promise<void>;
   let stopped = false;
+  let isReady = false;
 
   if (config.configDir !== null) {
     const dir = config.configDir;
@@ -160,8 +164,20 @@ export function startConfigSource(options: ConfigSourceOptions): ConfigSource {
     ready = Promise.resolve();
   }
 
+  ready.then(
+    () => (isReady = true),
+    () => undefined,
+  );
+  const pending = (): string | null => {
+    if (isReady) return null;
+    if (config.configMap === null) return `--config-dir ${config.configDir ?? ''}`;
+    const reason = mapWatcher?.lastError?.() ?? null;
+    return `the ConfigMap ${config.configMapNamespace}/${config.configMap}${reason ? `: ${reason}` : ''}`;
+  };
+
   return {
     ready,
+    pending,
     current: () => settings,
     check: async () => {
       await ready;

@@ -304,14 +304,13 @@ export async function main(config: KubeDnsConfig, deps: MainDeps = {}): Promise<
     clearTimeout(timer);
     if (outcome === 'closed') throw new StartupError(COMPONENT, 'stopped before the initial sync completed');
     if (outcome === 'timeout') {
-      const pending = watch
-        .pendingKinds()
-        .map((p) => (p.lastError ? `${p.kind}: ${p.lastError}` : p.kind))
-        .join('; ');
+      const pending = watch.pendingKinds().map((p) => (p.lastError ? `${p.kind}: ${p.lastError}` : p.kind));
+      const configPending = configSource.pending();
+      if (configPending !== null) pending.push(configPending);
       throw new StartupError(
         COMPONENT,
         `initial sync with the apiserver ${describeServer(kubeConfig)} did not complete within ` +
-          `--initial-sync-timeout=${config.initialSyncTimeoutMs / 1000}s (waiting for ${pending || 'the ConfigMap'})`,
+          `--initial-sync-timeout=${config.initialSyncTimeoutMs / 1000}s (waiting for ${pending.join('; ')})`,
       );
     }
     log.info('ready');

@@ -19,6 +19,8 @@ export interface ConfigMapWatchOptions {
 export interface ConfigMapWatch {
   /** Resolves after the first list: the first onChange call has been made. */
   readonly ready: Promise<void>;
+  /** Why the last list or watch failed (cleared when one succeeds): for the initial-sync timeout line. */
+  lastError(): string | null;
   stop(): Promise<void>;
 }
 
@@ -67,5 +69,5 @@ export function startConfigMapWatch(options: ConfigMapWatchOptions): ConfigMapWa
     },
   });
   informer.start();
-  return { ready, stop: () => informer.stop() };
+  return { ready, lastError: () => informer.lastError, stop: () => informer.stop() };
 }
