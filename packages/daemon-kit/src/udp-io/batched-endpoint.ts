@@ -36,9 +36,10 @@ export class BatchedUdpEndpoint implements UdpEndpoint {
   /** Replies listed in the output for this batch, and octets of output they use. */
   private listed = 0;
   private outputUsed = 0;
-  /** While `normal` runs for a datagram of the batch: its slot and source port (a reply now joins the batch). */
+  /** While `normal` runs for a datagram of the batch: its slot and source (a reply to it now joins the batch). */
   private currentSlot = -1;
   private currentPort = -1;
+  private currentAddress = '';
 
   constructor(addon: UdpBatchAddon, options: BatchedEndpointOptions) {
     this.fast = options.handlers.fast;
@@ -79,10 +80,12 @@ export class BatchedUdpEndpoint implements UdpEndpoint {
         continue;
       }
       const port = inputMeta[slot * INPUT_FIELDS + 1]!;
+      const address = this.socket.address(slot);
       this.currentSlot = slot;
       this.currentPort = port;
+      this.currentAddress = address;
       try {
-        this.normal(Buffer.from(query), this.socket.address(slot), port);
+        this.normal(Buffer.from(query), address, port);
       } finally {
         this.currentSlot = -1;
       }
@@ -122,7 +125,7 @@ export class BatchedUdpEndpoint implements UdpEndpoint {
   }
 
   send(response: Buffer, remoteAddress: string, remotePort: number): void {
-    if (this.currentSlot >= 0 && remotePort === this.currentPort) {
+    if (this.currentSlot >= 0 && remotePort === this.currentPort && remoteAddress === this.currentAddress) {
       this.list(response, this.currentSlot);
       return;
     }
