@@ -350,6 +350,25 @@ describe('kube-dns watch: kinds, modes and ingest', () => {
     },
   );
 
+  test('in-cluster: always https://host:port as client-go (client-node picks http for ports 80, 8080, 8001)', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'kube-dns-sa-'));
+    const dir = join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'token'), 'sa-token');
+    const server = (host: string, port: string): string | undefined =>
+      loadKubeConfig({
+        kubeMasterUrl: null,
+        kubecfgFile: null,
+        serviceAccountPathPrefix: root,
+        env: { KUBERNETES_SERVICE_HOST: host, KUBERNETES_SERVICE_PORT: port },
+        userAgent: 'x',
+      }).getCurrentCluster()?.server;
+    assert.equal(server('10.96.0.1', '443'), 'https://10.96.0.1:443');
+    assert.equal(server('10.96.0.1', '8080'), 'https://10.96.0.1:8080');
+    assert.equal(server('10.96.0.1', '80'), 'https://10.96.0.1:80');
+    assert.equal(server('fd00::1', '443'), 'https://[fd00::1]:443');
+  });
+
   test('--kube-master-url=http://… alone works (client-node needs insecure-skip-tls-verify for http)', async (t) => {
     const sim = await startApiServer({ seed: [clusterIpService('default', 'web', '10.96.0.20')] });
     t.after(() => sim.close());

@@ -190,6 +190,9 @@ export function loadKubeConfig(access: ApiserverAccess): KubeConfig {
   }
   if (!existsSync(tokenPath)) fail(`in-cluster config: no service account token at ${tokenPath}`);
   withEnv(env, () => kc.loadFromCluster(prefix));
+  // client-go's InClusterConfig is always https://host:port; client-node guesses http for ports 80, 8080 and 8001.
+  const cluster = kc.getCurrentCluster();
+  if (cluster?.server.startsWith('http://')) replaceCluster(kc, cluster, `https://${cluster.server.slice(7)}`);
   const user = kc.getCurrentUser();
   if (user) useTokenFile(kc, user.name, tokenPath, access.tokenFileRereadMs ?? TOKEN_FILE_REREAD_MS);
   return kc;
