@@ -222,6 +222,32 @@ describe('kube-dns watch: kinds, modes and ingest', () => {
     assert.equal(kc.getCurrentCluster()?.server, sim.url);
   });
 
+  test('a server URL with a trailing slash (kubeconfig or --kube-master-url) works as client-go: no //api paths', async (t) => {
+    const sim = await startApiServer({ tokens: ['s3cret'], seed: [clusterIpService('default', 'web', '10.96.0.20')] });
+    t.after(() => sim.close());
+    const dir = await mkdtemp(join(tmpdir(), 'kube-dns-kc-'));
+    await writeFile(join(dir, 'kubeconfig'), sim.kubeconfig({ token: 's3cret' }).replace(sim.url, `${sim.url}/`));
+    const fromFile = loadKubeConfig({ kubeMasterUrl: null, kubecfgFile: join(dir, 'kubeconfig'), userAgent: 'x' });
+    assert.equal(fromFile.getCurrentCluster()?.server, sim.url);
+    const fromFlag = loadKubeConfig({ kubeMasterUrl: `${sim.url}//`, kubecfgFile: null, userAgent: 'x' });
+    assert.equal(fromFlag.getCurrentCluster()?.server, sim.url);
+    const writer = new RecordingWriter();
+    const watch = startClusterWatch({
+      kubeConfig: fromFile,
+      lists: createApiLists(fromFile),
+      writer,
+      endpointsApi: 'endpointslices',
+      podRecords: 'insecure',
+      logger: captureLog().logger,
+      metrics: createWatchMetrics(new Registry()),
+      timing: fastWatchTiming,
+    });
+    t.after(() => watch.stop());
+    await watch.synced;
+    assert.ok(writer.services.has('default/web'));
+    assert.equal(sim.requests.count({ status: 404 }), 0);
+  });
+
   test(
     "kubecfg-file with client-go's tokenFile: relative to the kubeconfig, trimmed, re-read as it rotates",
     { timeout: 20_000 },

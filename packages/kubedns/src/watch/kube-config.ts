@@ -174,8 +174,9 @@ export function loadKubeConfig(access: ApiserverAccess): KubeConfig {
     return kc;
   }
   if (access.kubeMasterUrl !== null) {
+    const server = withoutTrailingSlash(access.kubeMasterUrl);
     kc.loadFromClusterAndUser(
-      { name: 'kube-master-url', server: access.kubeMasterUrl, skipTLSVerify: isPlainHttp(access.kubeMasterUrl) },
+      { name: 'kube-master-url', server, skipTLSVerify: isPlainHttp(server) },
       { name: 'kube-master-url' },
     );
     return kc;
@@ -198,13 +199,22 @@ export function loadKubeConfig(access: ApiserverAccess): KubeConfig {
   return kc;
 }
 
+/**
+ * Paths are appended to the server URL (`server + '/api/v1/…'` in client-node's watch and our lists): a trailing
+ * slash would make them `//api/…`, which the apiserver does not serve. client-go joins them cleanly.
+ */
+function withoutTrailingSlash(server: string): string {
+  return server.replace(/\/+$/, '');
+}
+
 function isPlainHttp(server: string): boolean {
   return server.toLowerCase().startsWith('http:');
 }
 
 /** Clusters are read-only in KubeConfig's API: rebuild the list with the one we use changed. */
 function replaceCluster(kc: KubeConfig, cluster: Cluster, server: string): void {
-  const changed: Cluster = { ...cluster, server, skipTLSVerify: cluster.skipTLSVerify || isPlainHttp(server) };
+  const url = withoutTrailingSlash(server);
+  const changed: Cluster = { ...cluster, server: url, skipTLSVerify: cluster.skipTLSVerify || isPlainHttp(url) };
   kc.loadFromOptions({
     clusters: kc.getClusters().map((c) => (c.name === cluster.name ? changed : c)),
     users: kc.getUsers(),
