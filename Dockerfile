@@ -23,7 +23,7 @@ WORKDIR /src
 # signing keys lag behind pnpm releases).
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
 RUN npm install --global --no-fund --no-audit \
-  "pnpm@$(node -p "require('./package.json').packageManager.split('@')[1]")"
+  "pnpm@$(node -p "require('./package.json').packageManager.split('@')[1].split('+')[0]")"
 # Dependencies from the lockfile alone: this layer is rebuilt only when the lockfile changes.
 RUN pnpm fetch
 COPY . .
