@@ -95,6 +95,36 @@ describe('parseQuery', () => {
     assert.equal(problem(twice), 'formerr');
   });
 
+  test('NOTIMP and FORMERR for a query with EDNS keep its OPT (RFC 6891 §7, RFC 8906 §8.2), as dnsmasq does', () => {
+    const withOpt = (): Buffer => buildQuery('a.b', 'A', { edns: 1232 });
+    const notimp = withOpt();
+    notimp.writeUInt16BE((notimp.readUInt16BE(2) & ~0x7800) | (15 << 11), 2);
+    const noQuestion = Buffer.concat([withOpt().subarray(0, 12), withOpt().subarray(-11)]);
+    noQuestion.writeUInt16BE(0, 4);
+    const question = withOpt().subarray(12, -11);
+    const twoQuestions = Buffer.concat([withOpt().subarray(0, 12), question, question, withOpt().subarray(-11)]);
+    twoQuestions.writeUInt16BE(2, 4);
+    for (const [query, rcode] of [
+      [notimp, 4],
+      [noQuestion, 1],
+      [twoQuestions, 1],
+    ] as const) {
+      const parsed = parseQuery(query);
+      assert.equal(parsed.ok, false);
+      assert.deepEqual(parsed.view.edns, { udpSize: 1232, version: 0, dnssecOk: false });
+      const reply = buildErrorResponse(query, parsed.view, rcode)!;
+      assert.equal(reply[3]! & 0xf, rcode);
+      assert.equal(reply.readUInt16BE(10), 1, 'one OPT in the additional section');
+      assert.equal(dnsPacket.decode(reply).additionals?.[0]?.type, 'OPT');
+    }
+    // Without EDNS, or with an unreadable question before it, there is nothing to echo.
+    const plain = buildQuery('a.b', 'A');
+    plain.writeUInt16BE(0, 4);
+    assert.equal(parseQuery(plain).view.edns ?? null, null);
+    const cut = withOpt().subarray(0, 16);
+    assert.equal(parseQuery(cut).view.edns ?? null, null);
+  });
+
   function problem(buf: Buffer): string {
     const parsed = parseQuery(buf);
     return parsed.ok ? 'ok' : parsed.problem;

@@ -52,9 +52,14 @@ export function parseQuery(buf: Buffer): ParsedQuery {
   partial.qdcount = qdcount;
   const name = qdcount === 1 ? readName(buf, HEADER_LENGTH) : null;
   if (name !== null && name.end + 4 <= buf.length) partial.questionEnd = name.end + 4;
-  // An unknown opcode gets NOTIMP with its question echoed when it has a readable one.
-  if (opcode !== Opcode.QUERY) return { ok: false, problem: 'notimp', view: partial };
+  // An unknown opcode gets NOTIMP with its question echoed when it has a readable one. These replies carry an
+  // OPT when the query had a readable one (RFC 6891 §7; RFC 8906 §8.2 checks it).
+  if (opcode !== Opcode.QUERY) {
+    partial.edns = optAfterQuestions(buf, qdcount, ancount + nscount, arcount);
+    return { ok: false, problem: 'notimp', view: partial };
+  }
   if (qdcount !== 1 || name === null || name.end + 4 > buf.length) {
+    partial.edns = optAfterQuestions(buf, qdcount, ancount + nscount, arcount);
     return { ok: false, problem: 'formerr', view: partial };
   }
   const qtype = buf.readUInt16BE(name.end);
@@ -77,6 +82,19 @@ export function parseQuery(buf: Buffer): ParsedQuery {
   view.edns = edns;
   if (edns !== null && edns.version > 0) return { ok: false, problem: 'badvers', view };
   return { ok: true, view };
+}
+
+/** The OPT of a query with any number of questions; null when there is none or anything before it is unreadable. */
+function optAfterQuestions(buf: Buffer, qdcount: number, skipCount: number, arcount: number): EdnsInfo | null {
+  if (arcount === 0) return null;
+  let offset = HEADER_LENGTH;
+  for (let i = 0; i < qdcount; i++) {
+    offset = skipName(buf, offset);
+    if (offset < 0 || offset + 4 > buf.length) return null;
+    offset += 4;
+  }
+  const edns = findOpt(buf, offset, skipCount, arcount);
+  return edns === 'malformed' ? null : edns;
 }
 
 /** Walks the RRs after the question looking for the OPT record; more than one OPT is malformed (RFC 6891 §6.1.1). */
