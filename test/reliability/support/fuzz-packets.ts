@@ -1,3 +1,4 @@
+import { RRType } from '@kube-dns/daemon-kit';
 import type { Random } from './random.js';
 
 /**
@@ -36,21 +37,6 @@ const QUERY_NAMES = [
   'localhost',
   '',
 ];
-
-export const TYPE = {
-  A: 1,
-  NS: 2,
-  CNAME: 5,
-  SOA: 6,
-  PTR: 12,
-  TXT: 16,
-  AAAA: 28,
-  SRV: 33,
-  OPT: 41,
-  IXFR: 251,
-  AXFR: 252,
-  ANY: 255,
-};
 
 /** A name in wire form from its labels (each given as bytes or text), uncompressed. */
 export function wireName(labels: Array<string | Buffer>): Buffer {
@@ -103,7 +89,7 @@ export function opt(
   owner: Buffer = Buffer.from([0]),
 ): Buffer {
   const fixed = Buffer.alloc(10);
-  fixed.writeUInt16BE(TYPE.OPT, 0);
+  fixed.writeUInt16BE(RRType.OPT, 0);
   fixed.writeUInt16BE(udpSize, 2);
   fixed[4] = 0;
   fixed[5] = version;
