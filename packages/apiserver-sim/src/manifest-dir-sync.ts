@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@kube-dns/daemon-kit';
 import type { KubeObject } from './kube-object.js';
 import { manifestFiles, parseManifests } from './manifest-files.js';
@@ -29,18 +30,18 @@ function refOf(object: KubeObject): ObjectRef {
 
 const refKey = (ref: ObjectRef): string => `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
 
+/**
+ * A changed file is applied only when a second read SETTLE_MS later agrees. An editor that truncates and then
+ * writes would otherwise be caught with no objects in the file, and its Services would flap (deleted, then added
+ * again). One pause per pass serves every changed file, so start-up waits once, not once per file.
+ */
 const SETTLE_MS = 50;
 
-/**
- * Whether the file still holds `text` SETTLE_MS later. An editor that truncates and then writes would otherwise
- * be caught with no objects in the file, and its Services would flap (deleted, then added again).
- */
-async function unchangedAfterPause(path: string, text: string): Promise<boolean> {
-  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+async function readOrNull(path: string): Promise<string | null> {
   try {
-    return (await readFile(path, 'utf8')) === text;
+    return await readFile(path, 'utf8');
   } catch {
-    return false;
+    return null; // replaced between listing and reading: the next pass sees it
   }
 }
 
@@ -69,18 +70,16 @@ export function syncManifestDir(
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       paths = [];
     }
-    const seen = new Set<string>();
+    const changed: Array<{ path: string; text: string; hash: string }> = [];
     for (const path of paths) {
-      seen.add(path);
-      let text: string;
-      try {
-        text = await readFile(path, 'utf8');
-      } catch {
-        continue; // replaced between listing and reading: the next pass sees it
-      }
+      const text = await readOrNull(path);
+      if (text === null) continue;
       const hash = createHash('sha256').update(text).digest('hex');
-      if (files.get(path)?.hash === hash || failed.get(path) === hash) continue;
-      if (!(await unchangedAfterPause(path, text))) {
+      if (files.get(path)?.hash !== hash && failed.get(path) !== hash) changed.push({ path, text, hash });
+    }
+    if (changed.length > 0) await sleep(SETTLE_MS);
+    for (const { path, text, hash } of changed) {
+      if ((await readOrNull(path)) !== text) {
         again = true; // still being written: look again
         continue;
       }
@@ -97,15 +96,16 @@ export function syncManifestDir(
       const refs: ObjectRef[] = [];
       const previous = new Set((files.get(path)?.refs ?? []).map(refKey));
       for (const object of parsed) {
+        const ref = refOf(object);
         try {
           objects.apply(object);
-          refs.push(refOf(object));
+          refs.push(ref);
         } catch (error) {
           // A rejected edit (an immutable field changed) leaves the object as it was: it stays the file's.
-          if (previous.has(refKey(refOf(object)))) refs.push(refOf(object));
+          if (previous.has(refKey(ref))) refs.push(ref);
           logger.warn('object not applied', {
             file: path,
-            object: refKey(refOf(object)),
+            object: refKey(ref),
             error: (error as Error).message,
           });
         }
@@ -116,6 +116,7 @@ export function syncManifestDir(
       }
       files.set(path, { hash, refs });
     }
+    const seen = new Set(paths);
     for (const [path, state] of [...files]) {
       if (seen.has(path)) continue;
       files.delete(path);
