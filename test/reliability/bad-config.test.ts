@@ -138,7 +138,7 @@ describe(
         await sim.close();
         for (const u of upstreams) await u.close();
       });
-      await waitUntil('ready', async () => (await kubeDns.readiness()) === 200, { timeoutMs: 15_000 });
+      await kubeDns.waitReady();
       await badConfigMapSequence({
         daemon: kubeDns,
         dns: kubeDns.dns,
@@ -170,7 +170,7 @@ describe(
         await sim.close();
         for (const u of upstreams) await u.close();
       });
-      await waitUntil('ready', async () => (await kubeDns.readiness()) === 200, { timeoutMs: 15_000 });
+      await kubeDns.waitReady();
       await badConfigMapSequence({
         daemon: kubeDns,
         dns: kubeDns.dns,

@@ -135,7 +135,7 @@ describe(
       api.setItems('endpointslices', hostileSlices());
       upstream = await startStubUpstream();
       kubeDns = await startKubeDns([`--kube-master-url=${api.url}`, `--nameservers=127.0.0.1:${upstream.port}`]);
-      await waitUntil('readiness 200', async () => (await kubeDns.readiness()) === 200, { timeoutMs: 20_000 });
+      await kubeDns.waitReady(20_000);
     });
     after(async () => {
       await kubeDns?.stop();
@@ -309,7 +309,7 @@ test('names that would be longer than 255 octets (63-octet labels in a long zone
     `--domain=${domain}`,
   ]);
   t.after(() => kubeDns.stop());
-  await waitUntil('readiness 200', async () => (await kubeDns.readiness()) === 200, { timeoutMs: 20_000 });
+  await kubeDns.waitReady(20_000);
   const fqdn = `${name}.${ns}.svc.${domain}`;
   const ask = (qname: string, type: RecordType): Promise<QueryResult> =>
     queryDns(kubeDns.dns, qname, type, { tcp: true });

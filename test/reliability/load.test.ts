@@ -160,7 +160,7 @@ test(
       { maxOldSpaceMb: 128 },
     );
     t.after(() => kubeDns.stop());
-    await waitUntil('ready', async () => (await kubeDns.readiness()) === 200, { timeoutMs: 15_000 });
+    await kubeDns.waitReady();
     const before = await kubeDns.memory();
     const flood = floodDistinct(kubeDns.dns, 10_000, (i) => `miss-${i}.default.svc.cluster.local`);
     const hits = await hitsDuring(kubeDns.dns, 'web.default.svc.cluster.local', ['A 10.96.0.20'], flood);
@@ -232,7 +232,7 @@ test(
     t.after(() => kubeDns.stop());
     const cache = await startCacheDaemon(['--max-tcp-connections=500', `--server=127.0.0.1#${upstream.port}`]);
     t.after(() => cache.stop());
-    await waitUntil('ready', async () => (await kubeDns.readiness()) === 200, { timeoutMs: 15_000 });
+    await kubeDns.waitReady();
 
     const targets = [
       {

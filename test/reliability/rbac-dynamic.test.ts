@@ -79,7 +79,7 @@ for (const mode of MODES) {
         ...mode.args(dir),
       ]);
       t.after(() => kubeDns.stop());
-      await waitUntil('ready', async () => (await kubeDns.readiness()) === 200, { timeoutMs: 15_000 });
+      await kubeDns.waitReady();
 
       // Exercise everything the watch does: events, a cut watch (resume), a lost history (re-list), a restart.
       sim.objects.create({

@@ -133,7 +133,7 @@ describe(
       t.after(() => kubeDns.stop());
       const cache = await startCacheDaemon([`--server=${upstream.label}`]);
       t.after(() => cache.stop());
-      await waitUntil('ready', async () => (await kubeDns.readiness()) === 200, { timeoutMs: 15_000 });
+      await kubeDns.waitReady();
       for (const server of [kubeDns.dns, cache.dns]) {
         const referral = await queryDns(server, 'deleg.evil.test', 'A');
         assert.deepEqual(answerData(referral), [], 'the referral is relayed, not followed');
@@ -273,7 +273,7 @@ describe('credentials never logged', { timeout: 90_000 }, () => {
     const kubeDns = await startKubeDns([`--kubecfg-file=${kubeconfig}`, '--v=10', '--nameservers=127.0.0.1:9'], {
       env: { LOG_LEVEL: 'debug' },
     });
-    await waitUntil('ready', async () => (await kubeDns.readiness()) === 200, { timeoutMs: 15_000 });
+    await kubeDns.waitReady();
     sim.faults.rejectAuth(true);
     sim.faults.dropWatches();
     await waitUntil('401s seen', () => sim.requests.count({ status: 401 }) >= 3, { timeoutMs: 15_000 });
@@ -327,7 +327,7 @@ describe('credentials never logged', { timeout: 90_000 }, () => {
     seedSmallCluster(sim);
     const kubeconfig = await writeKubeconfig(sim, { clientCert: { cert: pki.clientCert, key: pki.clientKey } });
     const kubeDns = await startKubeDns([`--kubecfg-file=${kubeconfig}`, '--v=10', '--nameservers=127.0.0.1:9']);
-    await waitUntil('ready', async () => (await kubeDns.readiness()) === 200, { timeoutMs: 15_000 });
+    await kubeDns.waitReady();
     sim.faults.rejectAuth(true);
     sim.faults.dropWatches();
     await waitUntil('401s seen', () => sim.requests.count({ status: 401 }) >= 3, { timeoutMs: 15_000 });

@@ -77,7 +77,7 @@ export async function runApiserverFaults(step: Step, options: ApiserverFaultOpti
         `--nameservers=127.0.0.1:${ctx.upstream.port}`,
         '--shutdown-grace=0s',
       ]);
-      await waitUntil('readiness 200', async () => (await ctx.kubeDns.readiness()) === 200, { timeoutMs: 20_000 });
+      await ctx.kubeDns.waitReady(20_000);
       const elapsed = await waitForConvergence(ctx.kubeDns.dns, () => ctx.ledger.expectations(ctx.sim), convergeMs);
       const stable = [...expectedAnswers(ctx.sim).values()].filter(
         (a) =>

@@ -1,7 +1,13 @@
 import { startApiServer, type ApiServerHandle } from '@kube-dns/apiserver-sim';
-import { waitUntil } from '../../helpers/index.js';
 import { seedSmallCluster } from './fixture.js';
-import { startCacheDaemon, startKubeDns, writeKubeconfig, type CacheDaemon, type KubeDnsDaemon } from './launch.js';
+import {
+  podCacheArgs,
+  startCacheDaemon,
+  startKubeDns,
+  writeKubeconfig,
+  type CacheDaemon,
+  type KubeDnsDaemon,
+} from './launch.js';
 import { startStubUpstream, type StubUpstream } from './stub-upstream.js';
 
 /** The Pod's two DNS servers as the fuzz campaigns hit them: the cache in front of kube-dns, a stub upstream. */
@@ -29,19 +35,10 @@ export async function startFuzzEnvironment(): Promise<FuzzEnvironment> {
   const kubeDns = await startKubeDns([`--kubecfg-file=${kubeconfig}`, `--nameservers=127.0.0.1:${upstream.port}`], {
     maxOldSpaceMb: KUBE_DNS_OLD_SPACE_MB,
   });
-  await waitUntil('kube-dns ready', async () => (await kubeDns.readiness()) === 200, { timeoutMs: 15_000 });
-  const kd = `127.0.0.1#${kubeDns.dns.port}`;
+  await kubeDns.waitReady();
   // The manifest's arguments, with the stub upstream as the default server.
   const cache = await startCacheDaemon(
-    [
-      '--cache-size=1000',
-      '--no-negcache',
-      '--dns-loop-detect',
-      `--server=/cluster.local/${kd}`,
-      `--server=/in-addr.arpa/${kd}`,
-      `--server=/ip6.arpa/${kd}`,
-      `--server=127.0.0.1#${upstream.port}`,
-    ],
+    [...podCacheArgs(`127.0.0.1#${kubeDns.dns.port}`, upstream.port), '--dns-loop-detect'],
     { maxOldSpaceMb: CACHE_OLD_SPACE_MB },
   );
   return {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApiServerHandle, KubeconfigAuth } from '@kube-dns/apiserver-sim';
 import type { UpstreamServer } from '@kube-dns/daemon-kit';
-import { portOf, spawnDaemon, type Daemon, type SpawnOptions } from './daemon.js';
+import { portOf, spawnDaemon, waitForHttp, type Daemon, type SpawnOptions } from './daemon.js';
 
 export interface KubeDnsDaemon extends Daemon {
   readonly dns: UpstreamServer;
@@ -11,6 +11,8 @@ export interface KubeDnsDaemon extends Daemon {
   readonly metricsPort: number;
   /** GET /readiness status. */
   readiness(): Promise<number>;
+  /** Waits until /readiness answers 200 (it has synced with the apiserver). */
+  waitReady(timeoutMs?: number): Promise<void>;
   /** The Prometheus exposition text. */
   metrics(): Promise<string>;
 }
@@ -58,6 +60,7 @@ export async function startKubeDns(args: string[], options: SpawnOptions = {}): 
     healthzPort,
     metricsPort,
     readiness: async () => (await fetch(`http://127.0.0.1:${healthzPort}/readiness`)).status,
+    waitReady: (timeoutMs = 15_000) => waitForHttp(healthzPort, '/readiness', 200, timeoutMs),
     metrics: async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
   });
 }
@@ -99,6 +102,21 @@ export async function startCacheDaemon(args: string[], options: SpawnOptions = {
     dns: { host: '127.0.0.1', port: portOf(started['listen']) },
     metricsPort: typeof metricsPort === 'number' ? metricsPort : null,
   });
+}
+
+/**
+ * The cache's arguments as the Pod manifest gives them: the cluster zones forwarded to kube-dns at `kubeDns`
+ * (`host#port`), everything else to the upstream on 127.0.0.1:`upstreamPort`.
+ */
+export function podCacheArgs(kubeDns: string, upstreamPort: number): string[] {
+  return [
+    '--cache-size=1000',
+    '--no-negcache',
+    `--server=/cluster.local/${kubeDns}`,
+    `--server=/in-addr.arpa/${kubeDns}`,
+    `--server=/ip6.arpa/${kubeDns}`,
+    `--server=127.0.0.1#${upstreamPort}`,
+  ];
 }
 
 export interface SidecarDaemon extends Daemon {

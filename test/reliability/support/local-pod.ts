@@ -1,7 +1,8 @@
 import { startApiServer, type ApiServerHandle } from '@kube-dns/apiserver-sim';
-import { freeDnsPort, waitUntil } from '../../helpers/index.js';
+import { freeDnsPort } from '../../helpers/index.js';
 import { seedSmallCluster } from './fixture.js';
 import {
+  podCacheArgs,
   startCacheDaemon,
   startKubeDns,
   startSidecar,
@@ -60,19 +61,13 @@ export async function startLocalPod(options: LocalPodOptions = {}): Promise<Loca
       `--nameservers=127.0.0.1:${upstream.port}`,
       ...(options.kubeDnsArgs ?? []),
     ]);
-    await waitUntil('kube-dns ready', async () => (await kubeDns.readiness()) === 200, { timeoutMs: 15_000 });
+    await kubeDns.waitReady();
     pod.kubeDns = kubeDns;
     return kubeDns;
   };
   await pod.startKubeDns();
-  const kd = `127.0.0.1#${kubeDnsPort}`;
   pod.cache = await startCacheDaemon([
-    '--cache-size=1000',
-    '--no-negcache',
-    `--server=/cluster.local/${kd}`,
-    `--server=/in-addr.arpa/${kd}`,
-    `--server=/ip6.arpa/${kd}`,
-    `--server=127.0.0.1#${upstream.port}`,
+    ...podCacheArgs(`127.0.0.1#${kubeDnsPort}`, upstream.port),
     '--upstream-timeout=300ms',
     '--forward-deadline=1000ms',
     ...(options.cacheArgs ?? []),
