@@ -6,10 +6,10 @@ import { parse as parseYaml } from 'yaml';
 // config.js imports of the generated code itself is kept out by client-node/slim-hooks.ts (bin.ts).
 import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import type { Cluster, User } from '@kubernetes/client-node';
+import { StartupError } from '@kube-dns/daemon-kit';
 
 /** client-node's authenticator shape (`addAuthenticator`; the interface itself is not exported). */
 type Authenticator = Parameters<KubeConfig['addAuthenticator']>[0];
-import { StartupError } from '@kube-dns/daemon-kit';
 
 export interface ApiserverAccess {
   /** `--kube-master-url` (already env-expanded): alone, or overriding the kubeconfig's server. */
@@ -48,15 +48,15 @@ class KubeDnsKubeConfig extends KubeConfig {
 const TOKEN_FILE_PROVIDER = 'kube-dns-token-file';
 const TOKEN_FILE_REREAD_MS = 60_000;
 
+function providerOf(user: User): { name?: string; config?: { path?: string } } | undefined {
+  return user.authProvider as { name?: string; config?: { path?: string } } | undefined;
+}
+
 /**
  * A bearer token file, re-read every minute (tokens are rotated, as client-go's CachedFileTokenSource does) and
  * trimmed: client-node's own FileAuth sends a trailing newline as part of the header, which node-fetch rejects;
  * client-go trims.
  */
-function providerOf(user: User): { name?: string; config?: { path?: string } } | undefined {
-  return user.authProvider as { name?: string; config?: { path?: string } } | undefined;
-}
-
 class TokenFileAuth implements Authenticator {
   private token = '';
   private readAt = Number.NEGATIVE_INFINITY;
@@ -138,12 +138,17 @@ function fail(message: string): never {
 /**
  * client-go's rules (BuildConfigFromFlags / InClusterConfig): a kubeconfig file, optionally with its server
  * replaced by `--kube-master-url`; the master URL alone (no credentials); or neither → the service account.
- * client-node refuses `http://` servers unless insecure-skip-tls-verify is set (it means nothing without TLS),
- * so it is set for them: kube-dns has always allowed a plain-HTTP master URL.
+ * Whichever it is, the server URL is set in one place (useServer).
  */
 export function loadKubeConfig(access: ApiserverAccess): KubeConfig {
   const kc = new KubeDnsKubeConfig();
   kc.userAgent = access.userAgent;
+  useServer(kc, loadClusterAndUser(kc, access));
+  return kc;
+}
+
+/** Loads the cluster and user `access` names into `kc`; returns the server URL to use. */
+function loadClusterAndUser(kc: KubeConfig, access: ApiserverAccess): string {
   if (access.kubecfgFile !== null) {
     try {
       kc.loadFromFile(access.kubecfgFile);
@@ -159,7 +164,6 @@ export function loadKubeConfig(access: ApiserverAccess): KubeConfig {
     }
     const server = access.kubeMasterUrl ?? cluster.server;
     if (!server) fail(`--kubecfg-file ${access.kubecfgFile}: cluster "${cluster.name}" has no server`);
-    replaceCluster(kc, cluster, server);
     trimTokens(kc);
     const user = kc.getCurrentUser();
     const tokenFile = user ? kubeconfigTokenFile(access.kubecfgFile, user.name) : null;
@@ -171,15 +175,14 @@ export function loadKubeConfig(access: ApiserverAccess): KubeConfig {
       }
       useTokenFile(kc, user.name, tokenFile, access.tokenFileRereadMs ?? TOKEN_FILE_REREAD_MS);
     }
-    return kc;
+    return server;
   }
   if (access.kubeMasterUrl !== null) {
-    const server = withoutTrailingSlash(access.kubeMasterUrl);
     kc.loadFromClusterAndUser(
-      { name: 'kube-master-url', server, skipTLSVerify: isPlainHttp(server) },
+      { name: 'kube-master-url', server: access.kubeMasterUrl, skipTLSVerify: false },
       { name: 'kube-master-url' },
     );
-    return kc;
+    return access.kubeMasterUrl;
   }
   const env = access.env ?? process.env;
   const prefix = access.serviceAccountPathPrefix ?? '';
@@ -191,30 +194,30 @@ export function loadKubeConfig(access: ApiserverAccess): KubeConfig {
   }
   if (!existsSync(tokenPath)) fail(`in-cluster config: no service account token at ${tokenPath}`);
   withEnv(env, () => kc.loadFromCluster(prefix));
-  // client-go's InClusterConfig is always https://host:port; client-node guesses http for ports 80, 8080 and 8001.
-  const cluster = kc.getCurrentCluster();
-  if (cluster?.server.startsWith('http://')) replaceCluster(kc, cluster, `https://${cluster.server.slice(7)}`);
   const user = kc.getCurrentUser();
   if (user) useTokenFile(kc, user.name, tokenPath, access.tokenFileRereadMs ?? TOKEN_FILE_REREAD_MS);
-  return kc;
+  // client-go's InClusterConfig is always https://host:port; client-node guesses http for ports 80, 8080 and 8001.
+  const server = kc.getCurrentCluster()?.server ?? '';
+  return server.startsWith('http://') ? `https://${server.slice(7)}` : server;
 }
 
 /**
- * Paths are appended to the server URL (`server + '/api/v1/…'` in client-node's watch and our lists): a trailing
- * slash would make them `//api/…`, which the apiserver does not serve. client-go joins them cleanly.
+ * Sets the current cluster's server, the one place it is set whatever the source:
+ * - without trailing slashes: paths are appended to it (`server + '/api/v1/…'` in client-node's watch and our
+ *   lists), and `//api/…` is not served by the apiserver; client-go joins them cleanly;
+ * - insecure-skip-tls-verify for `http://`: client-node refuses plain-HTTP servers without it (it means nothing
+ *   without TLS), and kube-dns has always allowed a plain-HTTP master URL.
+ * Clusters are read-only in KubeConfig's API: the list is rebuilt with the current one changed.
  */
-function withoutTrailingSlash(server: string): string {
-  return server.replace(/\/+$/, '');
-}
-
-function isPlainHttp(server: string): boolean {
-  return server.toLowerCase().startsWith('http:');
-}
-
-/** Clusters are read-only in KubeConfig's API: rebuild the list with the one we use changed. */
-function replaceCluster(kc: KubeConfig, cluster: Cluster, server: string): void {
-  const url = withoutTrailingSlash(server);
-  const changed: Cluster = { ...cluster, server: url, skipTLSVerify: cluster.skipTLSVerify || isPlainHttp(url) };
+function useServer(kc: KubeConfig, server: string): void {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) return;
+  const url = server.replace(/\/+$/, '');
+  const changed: Cluster = {
+    ...cluster,
+    server: url,
+    skipTLSVerify: cluster.skipTLSVerify || url.toLowerCase().startsWith('http:'),
+  };
   kc.loadFromOptions({
     clusters: kc.getClusters().map((c) => (c.name === cluster.name ? changed : c)),
     users: kc.getUsers(),
