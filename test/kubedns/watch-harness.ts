@@ -7,6 +7,7 @@ import type { EndpointsApi, PodRecordsMode } from '@kube-dns/kubedns/cli';
 import { createApiLists } from '@kube-dns/kubedns/watch/api-lists';
 import { startClusterWatch, type ClusterWatch } from '@kube-dns/kubedns/watch/cluster-watch';
 import { loadKubeConfig } from '@kube-dns/kubedns/watch/kube-config';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { createWatchMetrics, type WatchMetrics } from '@kube-dns/kubedns/watch-metrics';
 import { captureLog, type CapturedLog } from '../helpers/index.js';
 import { fastWatchTiming, RecordingWriter } from './watch-fixtures.js';
@@ -79,6 +80,15 @@ export async function startWatchUnderTest(
     kubecfgFile: await kubeconfigFile(sim, options.auth ?? {}, options.kubeconfigOptions),
     userAgent: 'kube-dns/test',
   });
+  return watchWith(t, kubeConfig, options);
+}
+
+/** The real watch through a KubeConfig the test loaded itself, as startWatchUnderTest. */
+export function watchWith(
+  t: { after(fn: () => unknown): void },
+  kubeConfig: KubeConfig,
+  options: { endpointsApi?: EndpointsApi; podRecords?: PodRecordsMode } = {},
+): WatchUnderTest {
   const writer = new RecordingWriter();
   const log = captureLog();
   const registry = new Registry();

@@ -4,25 +4,19 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Registry } from 'prom-client';
 import { generateTestCertificates, startApiServer } from '@kube-dns/apiserver-sim';
 import { StartupError } from '@kube-dns/daemon-kit';
-import { createApiLists } from '@kube-dns/kubedns/watch/api-lists';
-import { startClusterWatch } from '@kube-dns/kubedns/watch/cluster-watch';
 import { loadKubeConfig } from '@kube-dns/kubedns/watch/kube-config';
-import { createWatchMetrics } from '@kube-dns/kubedns/watch-metrics';
-import { captureLog, missingTool, waitUntil } from '../helpers/index.js';
+import { missingTool, waitUntil } from '../helpers/index.js';
 import {
   clusterIpService,
   endpointSlice,
   endpointsObject,
   externalNameService,
-  fastWatchTiming,
   headlessService,
   pod,
-  RecordingWriter,
 } from './watch-fixtures.js';
-import { metricValue, startWatchUnderTest, watchesOpen } from './watch-harness.js';
+import { metricValue, startWatchUnderTest, watchesOpen, watchWith } from './watch-harness.js';
 
 describe('kube-dns watch: kinds, modes and ingest', () => {
   test('--endpoints-api=endpoints: v1 Endpoints, notReadyAddresses are not ready', async (t) => {
@@ -231,18 +225,7 @@ describe('kube-dns watch: kinds, modes and ingest', () => {
     assert.equal(fromFile.getCurrentCluster()?.server, sim.url);
     const fromFlag = loadKubeConfig({ kubeMasterUrl: `${sim.url}//`, kubecfgFile: null, userAgent: 'x' });
     assert.equal(fromFlag.getCurrentCluster()?.server, sim.url);
-    const writer = new RecordingWriter();
-    const watch = startClusterWatch({
-      kubeConfig: fromFile,
-      lists: createApiLists(fromFile),
-      writer,
-      endpointsApi: 'endpointslices',
-      podRecords: 'insecure',
-      logger: captureLog().logger,
-      metrics: createWatchMetrics(new Registry()),
-      timing: fastWatchTiming,
-    });
-    t.after(() => watch.stop());
+    const { writer, watch } = watchWith(t, fromFile);
     await watch.synced;
     assert.ok(writer.services.has('default/web'));
     assert.equal(sim.requests.count({ status: 404 }), 0);
@@ -273,18 +256,7 @@ describe('kube-dns watch: kinds, modes and ingest', () => {
         userAgent: 'kube-dns/test',
         tokenFileRereadMs: 0,
       });
-      const writer = new RecordingWriter();
-      const watch = startClusterWatch({
-        kubeConfig,
-        lists: createApiLists(kubeConfig),
-        writer,
-        endpointsApi: 'endpointslices',
-        podRecords: 'insecure',
-        logger: captureLog().logger,
-        metrics: createWatchMetrics(new Registry()),
-        timing: fastWatchTiming,
-      });
-      t.after(() => watch.stop());
+      const { writer, watch } = watchWith(t, kubeConfig);
       await watch.synced;
       assert.ok(writer.services.has('default/web'));
       assert.ok(sim.requests.count({ user: 'first', verb: 'list' }) >= 3);
@@ -357,18 +329,7 @@ describe('kube-dns watch: kinds, modes and ingest', () => {
         env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(sim.port) },
         userAgent: 'kube-dns/test',
       });
-      const writer = new RecordingWriter();
-      const watch = startClusterWatch({
-        kubeConfig,
-        lists: createApiLists(kubeConfig),
-        writer,
-        endpointsApi: 'endpointslices',
-        podRecords: 'insecure',
-        logger: captureLog().logger,
-        metrics: createWatchMetrics(new Registry()),
-        timing: fastWatchTiming,
-      });
-      t.after(() => watch.stop());
+      const { writer, watch } = watchWith(t, kubeConfig);
       await watch.synced;
       assert.ok(writer.services.has('default/web'));
       assert.ok(sim.requests.count({ user: 'system:serviceaccount:kube-system:kube-dns' }) >= 3);
@@ -403,18 +364,7 @@ describe('kube-dns watch: kinds, modes and ingest', () => {
       kubecfgFile: null,
       userAgent: 'kube-dns/9.9.9 (linux/x64)',
     });
-    const writer = new RecordingWriter();
-    const watch = startClusterWatch({
-      kubeConfig,
-      lists: createApiLists(kubeConfig),
-      writer,
-      endpointsApi: 'endpointslices',
-      podRecords: 'insecure',
-      logger: captureLog().logger,
-      metrics: createWatchMetrics(new Registry()),
-      timing: fastWatchTiming,
-    });
-    t.after(() => watch.stop());
+    const { writer, watch } = watchWith(t, kubeConfig);
     await watch.synced;
     assert.ok(writer.services.has('default/web'));
   });
@@ -471,17 +421,7 @@ describe('kube-dns watch: kinds, modes and ingest', () => {
       kubecfgFile: null,
       userAgent: 'kube-dns/1.2.3 (linux/x64)',
     });
-    const watch = startClusterWatch({
-      kubeConfig,
-      lists: createApiLists(kubeConfig),
-      writer: new RecordingWriter(),
-      endpointsApi: 'endpointslices',
-      podRecords: 'insecure',
-      logger: captureLog().logger,
-      metrics: createWatchMetrics(new Registry()),
-      timing: fastWatchTiming,
-    });
-    t.after(() => watch.stop());
+    watchWith(t, kubeConfig);
     await waitUntil('both seen', () => seen.size === 2);
     assert.deepEqual([...seen].sort(), ['list kube-dns/1.2.3 (linux/x64)', 'watch kube-dns/1.2.3 (linux/x64)']);
   });
