@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket } from 'dns-packet';
-import { rcodeToString, RRType, typeToString } from '@kube-dns/daemon-kit';
+import { rcodeToString, RRType, silentLogger, typeToString } from '@kube-dns/daemon-kit';
 import {
+  createKubeDnsAnswerer,
   RecordStore,
   resolve,
+  type DnsForwarder,
+  type KubeDnsAnswerer,
+  type KubeDnsHandlerDeps,
   type EndpointGroup,
   type PortRecord,
   type Protocol,
@@ -925,6 +929,23 @@ export function mixCase(name: string, seed = 0): string {
   let out = '';
   for (let i = 0; i < name.length; i++) out += (i + seed) % 2 === 0 ? name[i]!.toUpperCase() : name[i]!.toLowerCase();
   return out;
+}
+
+/** The handler and its UDP fast path over `store`, with the fixture's zone and TTLs and a silent logger. */
+export function fixtureAnswerer(
+  store: RecordStore,
+  forwarder: DnsForwarder = new FakeForwarder(),
+  extra: Partial<KubeDnsHandlerDeps> = {},
+): KubeDnsAnswerer {
+  return createKubeDnsAnswerer({
+    store,
+    forwarder,
+    zone: ZONE,
+    ttl: TTL,
+    negativeTtl: NEG_TTL,
+    logger: silentLogger,
+    ...extra,
+  });
 }
 
 /**

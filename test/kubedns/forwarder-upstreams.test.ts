@@ -10,17 +10,8 @@ import {
   type StubDomain,
   type UpstreamServer,
 } from '@kube-dns/daemon-kit';
-import { createKubeDnsHandler, Forwarder, storeAddressLookup, type ForwarderObserver } from '@kube-dns/kubedns';
-import {
-  clusterIp,
-  externalName,
-  makeQuery,
-  NEG_TTL,
-  packetSections,
-  specFixture,
-  TTL,
-  ZONE,
-} from './answers-fixture.js';
+import { Forwarder, storeAddressLookup, type ForwarderObserver } from '@kube-dns/kubedns';
+import { clusterIp, externalName, fixtureAnswerer, makeQuery, packetSections, specFixture } from './answers-fixture.js';
 import { aRecord, startFakeUpstream, type FakeUpstream, type UpstreamBehaviour } from './fake-upstream.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -298,14 +289,7 @@ describe('handler + forwarder over real sockets', () => {
     forwarder = new Forwarder({ logger: silentLogger, timeoutMs: 500, resolveLocal: storeAddressLookup(store) });
     cleanups.push(() => forwarder.close());
     forwarder.setUpstreams([def.server]);
-    const handler = createKubeDnsHandler({
-      store,
-      forwarder,
-      zone: ZONE,
-      ttl: TTL,
-      negativeTtl: NEG_TTL,
-      logger: silentLogger,
-    });
+    const handler = fixtureAnswerer(store, forwarder).handler;
     listener = await startDnsListener({ host: '127.0.0.1', port: 0, handler, logger: silentLogger });
     cleanups.push(() => listener.close());
   });

@@ -3,9 +3,8 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { silentLogger, startDnsListener, type DnsListener } from '@kube-dns/daemon-kit';
-import { createKubeDnsHandler } from '@kube-dns/kubedns';
 import { missingTool } from '../helpers/index.js';
-import { FakeForwarder, headless, NEG_TTL, slice, specFixture, TTL, ZONE } from './answers-fixture.js';
+import { fixtureAnswerer, headless, slice, specFixture } from './answers-fixture.js';
 
 const run = promisify(execFile);
 const skip = missingTool('dig');
@@ -58,14 +57,7 @@ describe('kube-dns answers as dig sees them', { skip }, () => {
         ['http/tcp/80'],
       ),
     );
-    const handler = createKubeDnsHandler({
-      store,
-      forwarder: new FakeForwarder(),
-      zone: ZONE,
-      ttl: TTL,
-      negativeTtl: NEG_TTL,
-      logger: silentLogger,
-    });
+    const handler = fixtureAnswerer(store).handler;
     listener = await startDnsListener({ host: '127.0.0.1', port: 0, handler, logger: silentLogger });
   });
   after(() => listener.close());

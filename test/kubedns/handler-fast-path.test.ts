@@ -1,28 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import dnsPacket from 'dns-packet';
-import { parseQuery, silentLogger, type DnsRequest, type QueryView } from '@kube-dns/daemon-kit';
-import {
-  createKubeDnsHandler,
-  encodeResponseReference,
-  resolve,
-  spellLikeQuestion,
-  type RecordStore,
-} from '@kube-dns/kubedns';
+import { parseQuery, type DnsRequest, type QueryView } from '@kube-dns/daemon-kit';
+import { encodeResponseReference, resolve, spellLikeQuestion, type RecordStore } from '@kube-dns/kubedns';
 import {
   clusterIp,
   FakeForwarder,
+  fixtureAnswerer,
   headless,
   makeQuery,
   mixCase,
-  NEG_TTL,
   packetSections,
   slice,
   sorted,
   specFixture,
   SPEC_ROWS,
-  TTL,
-  ZONE,
   type QueryShape,
 } from './answers-fixture.js';
 
@@ -33,7 +25,7 @@ function request(query: Buffer, transport: 'udp' | 'tcp' = 'udp'): DnsRequest {
 }
 
 function newHandler(store: RecordStore, forwarder = new FakeForwarder()) {
-  return createKubeDnsHandler({ store, forwarder, zone: ZONE, ttl: TTL, negativeTtl: NEG_TTL, logger: silentLogger });
+  return fixtureAnswerer(store, forwarder).handler;
 }
 
 async function answer(handler: ReturnType<typeof newHandler>, query: Buffer): Promise<Buffer> {

@@ -4,9 +4,9 @@ import dgram from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { exchangeTcp, exchangeUdp, silentLogger, startDnsListener, type DnsListener } from '@kube-dns/daemon-kit';
-import { createDnsMetrics, createKubeDnsHandler, DURATION_BUCKETS, Forwarder, SIZE_BUCKETS } from '@kube-dns/kubedns';
+import { createDnsMetrics, DURATION_BUCKETS, Forwarder, SIZE_BUCKETS } from '@kube-dns/kubedns';
 import { missingTool } from '../helpers/index.js';
-import { headless, makeQuery, NEG_TTL, slice, specFixture, TTL, ZONE } from './answers-fixture.js';
+import { fixtureAnswerer, headless, makeQuery, slice, specFixture } from './answers-fixture.js';
 import { aRecord, startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
 
 let listener: DnsListener;
@@ -34,15 +34,7 @@ before(async () => {
   forwarder.setStubDomains([
     { domain: 'acme.local', servers: [{ kind: 'ip', host: '127.0.0.1', port: upstream.port }] },
   ]);
-  const handler = createKubeDnsHandler({
-    store,
-    forwarder,
-    zone: ZONE,
-    ttl: TTL,
-    negativeTtl: NEG_TTL,
-    logger: silentLogger,
-    metrics,
-  });
+  const handler = fixtureAnswerer(store, forwarder, { metrics }).handler;
   listener = await startDnsListener({
     host: '127.0.0.1',
     port: 0,

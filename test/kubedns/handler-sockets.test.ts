@@ -2,20 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import dnsPacket from 'dns-packet';
 import { exchangeTcp, exchangeUdp, silentLogger, startDnsListener, type DnsListener } from '@kube-dns/daemon-kit';
-import { createKubeDnsHandler } from '@kube-dns/kubedns';
 import {
-  FakeForwarder,
+  fixtureAnswerer,
   headless,
   makeQuery,
   mixCase,
-  NEG_TTL,
   packetSections,
   slice,
   sorted,
   specFixture,
   SPEC_ROWS,
-  TTL,
-  ZONE,
   type QueryShape,
 } from './answers-fixture.js';
 
@@ -32,14 +28,7 @@ before(async () => {
   // A headless service too big for 512 bytes (and for 1232): 120 ready endpoints.
   store.upsertService(headless('default/big', ['http/tcp/80']));
   store.upsertEndpoints(slice('default/big-1', 'big', headlessFixtureLines(120), ['http/tcp/80']));
-  const handler = createKubeDnsHandler({
-    store,
-    forwarder: new FakeForwarder(),
-    zone: ZONE,
-    ttl: TTL,
-    negativeTtl: NEG_TTL,
-    logger: silentLogger,
-  });
+  const handler = fixtureAnswerer(store).handler;
   listener = await startDnsListener({ host: '127.0.0.1', port: 0, handler, logger: silentLogger });
 });
 after(() => listener.close());

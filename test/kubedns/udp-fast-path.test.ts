@@ -15,29 +15,11 @@ import {
   type DnsListenerObserver,
   type DnsRequest,
 } from '@kube-dns/daemon-kit';
-import { createDnsMetrics, createKubeDnsAnswerer, type DnsMetrics, type RecordStore } from '@kube-dns/kubedns';
-import {
-  FakeForwarder,
-  headless,
-  makeQuery,
-  mixCase,
-  NEG_TTL,
-  slice,
-  specFixture,
-  TTL,
-  ZONE,
-} from './answers-fixture.js';
+import { createDnsMetrics, type DnsMetrics, type RecordStore } from '@kube-dns/kubedns';
+import { FakeForwarder, fixtureAnswerer, headless, makeQuery, mixCase, slice, specFixture } from './answers-fixture.js';
 
 function newAnswerer(store: RecordStore, forwarder = new FakeForwarder(), metrics?: DnsMetrics) {
-  return createKubeDnsAnswerer({
-    store,
-    forwarder,
-    zone: ZONE,
-    ttl: TTL,
-    negativeTtl: NEG_TTL,
-    logger: silentLogger,
-    ...(metrics ? { metrics } : {}),
-  });
+  return fixtureAnswerer(store, forwarder, metrics ? { metrics } : {});
 }
 
 /**
