@@ -7,6 +7,8 @@ import {
   buildErrorResponse,
   encodeName,
   parseQuery,
+  questionHash,
+  RawQuestion,
   readName,
   skipName,
   truncateResponse,
@@ -186,5 +188,109 @@ describe('truncateResponse', () => {
     const cut = truncateResponse(withGlue, 512);
     assert.equal(cut.readUInt16BE(2) & Flag.TC, 0);
     assert.equal(dnsPacket.decode(cut).answers?.length, 1);
+  });
+});
+
+describe('RawQuestion.scanQuery', () => {
+  /** A query with an OPT of the given fields after the question (dns-packet cannot write every variant). */
+  function withOpt(query: Buffer, fields: { udpSize: number; version?: number; dnssecOk?: boolean; rdata?: Buffer }) {
+    const rdata = fields.rdata ?? Buffer.alloc(0);
+    const opt = Buffer.alloc(11 + rdata.length);
+    opt.writeUInt16BE(RRType.OPT, 1);
+    opt.writeUInt16BE(fields.udpSize, 3);
+    opt[6] = fields.version ?? 0;
+    opt[7] = fields.dnssecOk === true ? 0x80 : 0;
+    opt.writeUInt16BE(rdata.length, 9);
+    rdata.copy(opt, 11);
+    const out = Buffer.concat([query, opt]);
+    out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
+    return out;
+  }
+
+  const plain = buildQuery('Web.Default.svc.cluster.local', 'A');
+  const plainQueries: Array<[string, Buffer]> = [
+    ['no OPT', plain],
+    ['the root name', buildQuery('.', 'NS')],
+    ['OPT, size 4096', withOpt(plain, { udpSize: 4096 })],
+    ['OPT, size below 512', withOpt(plain, { udpSize: 100 })],
+    ['OPT with DO', withOpt(plain, { udpSize: 1232, dnssecOk: true })],
+    ['class CH', buildQuery('version.bind', 'TXT', { qclass: 'CH' })],
+    ['RD clear', buildQuery('a.b', 'AAAA', { recursionDesired: false })],
+  ];
+  const otherQueries: Array<[string, Buffer]> = [
+    ['OPT version 1', withOpt(plain, { udpSize: 4096, version: 1 })],
+    ['OPT with an option', withOpt(plain, { udpSize: 4096, rdata: Buffer.from([0, 10, 0, 0]) })],
+    ['trailing octets', Buffer.concat([plain, Buffer.from([0])])],
+    ['a response', Buffer.from(plain.map((octet, i) => (i === 2 ? octet | 0x80 : octet)))],
+    ['opcode STATUS', Buffer.from(plain.map((octet, i) => (i === 2 ? octet | 0x10 : octet)))],
+    ['a label with a dot', Buffer.concat([plain.subarray(0, 12), Buffer.from([3, 0x61, 0x2e, 0x62, 0, 0, 1, 0, 1])])],
+    ['a compressed name', Buffer.concat([plain.subarray(0, 12), Buffer.from([1, 0x61, 0xc0, 12, 0, 1, 0, 1])])],
+    ['shorter than a question', plain.subarray(0, 16)],
+  ];
+
+  /** What the slow path says of `query`, in RawQuestion's terms, or null where scanQuery must decline. */
+  function slowPath(query: Buffer, listenerUdpSize: number) {
+    const parsed = parseQuery(query);
+    if (!parsed.ok) return null;
+    const { view } = parsed;
+    return {
+      hash: questionHash(view.qname, view.qtype),
+      questionEnd: view.questionEnd,
+      qtype: view.qtype,
+      qclass: view.qclass,
+      hasOpt: view.edns !== null,
+      dnssecOk: view.edns?.dnssecOk ?? false,
+      maxReplySize: view.edns ? Math.min(Math.max(view.edns.udpSize, 512), Math.max(listenerUdpSize, 512)) : 512,
+    };
+  }
+
+  function fastPath(question: RawQuestion, query: Buffer, listenerUdpSize: number) {
+    if (!question.scanQuery(query)) return null;
+    return {
+      hash: question.hash,
+      questionEnd: question.nameEnd + 4,
+      qtype: question.qtype,
+      qclass: question.qclass,
+      hasOpt: question.hasOpt,
+      dnssecOk: question.dnssecOk,
+      maxReplySize: question.maxReplySize(listenerUdpSize),
+    };
+  }
+
+  test('takes plain queries, reading what parseQuery reads', () => {
+    const question = new RawQuestion();
+    for (const [label, query] of plainQueries) {
+      for (const listener of [0, 1232, 4096]) {
+        const fast = fastPath(question, query, listener);
+        assert.notEqual(fast, null, label);
+        assert.deepEqual(fast, slowPath(query, listener), label);
+      }
+    }
+  });
+
+  test('declines the rest: what parseQuery rejects, and valid queries that are not plain', () => {
+    const question = new RawQuestion();
+    for (const [label, query] of otherQueries) assert.equal(question.scanQuery(query), false, label);
+  });
+
+  test('never disagrees with parseQuery on mutated queries', () => {
+    const question = new RawQuestion();
+    let seed = 12345;
+    const next = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed >>> 8;
+    };
+    let taken = 0;
+    for (const [, base] of plainQueries) {
+      for (let round = 0; round < 500; round++) {
+        const query = Buffer.from(base);
+        for (let flips = 1 + (next() % 3); flips > 0; flips--) query[next() % query.length] = next() & 0xff;
+        const fast = fastPath(question, query, 4096);
+        if (fast === null) continue;
+        taken++;
+        assert.deepEqual(fast, slowPath(query, 4096), query.toString('hex'));
+      }
+    }
+    assert.ok(taken > 100, `only ${taken} mutated queries were plain`);
   });
 });

@@ -3,7 +3,6 @@ import {
   encodeName,
   Flag,
   HEADER_LENGTH,
-  MIN_UDP_SIZE,
   RawQuestion,
   Rcode,
   RRClass,
@@ -131,27 +130,13 @@ export class CacheServer {
    * answer that needs truncating.
    */
   private answerFast(query: Buffer): Buffer | null {
-    const length = query.length;
-    if (length < 17 || (query[2]! & 0xf8) !== 0 || (query[2]! & 0x01) === 0) return null;
-    if (query[4] !== 0 || query[5] !== 1 || query[6] !== 0 || query[7] !== 0 || query[8] !== 0 || query[9] !== 0)
-      return null;
-    const arcount = (query[10]! << 8) | query[11]!;
     const question = this.question;
-    if (arcount > 1 || !question.scan(query) || question.qclass !== RRClass.IN) return null;
+    if (!question.scanQuery(query) || (query[2]! & 0x01) === 0) return null;
+    if (question.qclass !== RRClass.IN || question.dnssecOk) return null;
     const qtype = question.qtype;
     const questionEnd = question.nameEnd + 4;
-    let opt: Buffer | null = null;
-    let maxSize = MIN_UDP_SIZE;
-    if (arcount === 0) {
-      if (length !== questionEnd) return null;
-    } else {
-      if (length !== questionEnd + 11 || query[questionEnd] !== 0) return null;
-      if (query.readUInt16BE(questionEnd + 1) !== RRType.OPT || query[questionEnd + 6] !== 0) return null;
-      if (query[questionEnd + 7]! & 0x80 || query[questionEnd + 9] !== 0 || query[questionEnd + 10] !== 0) return null;
-      opt = this.opt.plain;
-      const listenerSize = Math.max(this.options.config.ednsPacketMax, MIN_UDP_SIZE);
-      maxSize = Math.min(Math.max(query.readUInt16BE(questionEnd + 3), MIN_UDP_SIZE), listenerSize);
-    }
+    const opt = question.hasOpt ? this.opt.plain : null;
+    const maxSize = question.maxReplySize(this.options.config.ednsPacketMax);
     if (this.loop !== null && qtype === RRType.TXT) return null;
     const now = this.clock();
     // As `answer`: the entry for this type, else the name error for the name; a stale one is the normal path's.

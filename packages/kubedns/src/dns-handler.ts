@@ -3,11 +3,9 @@ import {
   buildErrorResponse,
   createRateLimitedLog,
   DEFAULT_EDNS_UDP_SIZE,
-  MIN_UDP_SIZE,
   Rcode,
   RRClass,
   RawQuestion,
-  RRType,
   type DnsHandler,
   type DnsRequest,
   type Logger,
@@ -169,32 +167,15 @@ export function createKubeDnsAnswerer(deps: KubeDnsHandlerDeps): KubeDnsAnswerer
     return assembleResponse(request.query, view, encoded, store.serial, ednsUdpSize);
   }
 
-  // The listener's size limit for a UDP reply (its ednsUdpSize is the same as ours, at least 512).
-  const listenerEdnsSize = Math.max(ednsUdpSize, MIN_UDP_SIZE);
   const question = new RawQuestion();
 
   function udpFastPath(query: Buffer): Buffer | null {
     const started = metrics === undefined ? 0 : performance.now();
-    const length = query.length;
-    // Header: QR 0 and opcode QUERY; exactly one question; no answer or authority records; at most an OPT.
-    if (length < 17 || (query[2]! & 0xf8) !== 0) return null;
-    if (query[4] !== 0 || query[5] !== 1 || query[6] !== 0 || query[7] !== 0 || query[8] !== 0 || query[9] !== 0)
-      return null;
-    const arcount = (query[10]! << 8) | query[11]!;
-    if (arcount > 1 || !question.scan(query) || question.qclass !== RRClass.IN) return null;
+    if (!question.scanQuery(query) || question.qclass !== RRClass.IN) return null;
     const questionEnd = question.nameEnd + 4;
-    let edns = NO_EDNS;
-    let maxSize = MIN_UDP_SIZE;
-    if (arcount === 0) {
-      if (length !== questionEnd) return null;
-    } else {
-      // Only the plainest OPT: root owner, version 0, no options (anything else is for parseQuery to judge).
-      if (length !== questionEnd + 11 || query[questionEnd] !== 0) return null;
-      if (query.readUInt16BE(questionEnd + 1) !== RRType.OPT || query[questionEnd + 6] !== 0) return null;
-      if (query[questionEnd + 9] !== 0 || query[questionEnd + 10] !== 0) return null;
-      edns = query[questionEnd + 7]! & 0x80 ? EDNS_DO : EDNS;
-      maxSize = Math.min(Math.max(query.readUInt16BE(questionEnd + 3), MIN_UDP_SIZE), listenerEdnsSize);
-    }
+    const edns = !question.hasOpt ? NO_EDNS : question.dnssecOk ? EDNS_DO : EDNS;
+    // The listener's UDP size limit is its ednsUdpSize, the same as ours.
+    const maxSize = question.maxReplySize(ednsUdpSize);
     if (forwarder.routingVersion !== routingVersion || !store.hasSynced()) return null;
     const entry = cache.findRaw(query, question.hash, question.qtype);
     if (entry === undefined) return null;

@@ -8,6 +8,8 @@
  * wire name lower-cased and dotted. Anything else is left to the normal path.
  */
 
+import { MIN_UDP_SIZE, RRType } from './constants.js';
+
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 /** Small integers stay unboxed in V8 (Map keys, fields): the hash keeps 30 bits. */
@@ -52,6 +54,49 @@ export class RawQuestion {
   nameEnd = 0;
   qtype = 0;
   qclass = 0;
+  /** Set by scanQuery: whether the query ends with an OPT, its DO bit, and its UDP payload size (0: no OPT). */
+  hasOpt = false;
+  dnssecOk = false;
+  udpSize = 0;
+
+  /**
+   * Scans a plain query, the only kind a UDP fast path answers: QR clear and opcode QUERY, one question with a
+   * plain name (see scan), no answer or authority records, and no additional record but at most the plainest OPT
+   * (root owner, version 0, no options) ending the message. False for anything else: parseQuery judges it.
+   */
+  scanQuery(query: Buffer): boolean {
+    const length = query.length;
+    if (length < 17 || (query[2]! & 0xf8) !== 0) return false;
+    if (query[4] !== 0 || query[5] !== 1 || query[6] !== 0 || query[7] !== 0 || query[8] !== 0 || query[9] !== 0)
+      return false;
+    const arcount = (query[10]! << 8) | query[11]!;
+    if (arcount > 1 || !this.scan(query)) return false;
+    const questionEnd = this.nameEnd + 4;
+    if (arcount === 0) {
+      if (length !== questionEnd) return false;
+      this.hasOpt = false;
+      this.dnssecOk = false;
+      this.udpSize = 0;
+      return true;
+    }
+    if (length !== questionEnd + 11 || query[questionEnd] !== 0) return false;
+    if (((query[questionEnd + 1]! << 8) | query[questionEnd + 2]!) !== RRType.OPT || query[questionEnd + 6] !== 0)
+      return false;
+    if (query[questionEnd + 9] !== 0 || query[questionEnd + 10] !== 0) return false;
+    this.hasOpt = true;
+    this.dnssecOk = (query[questionEnd + 7]! & 0x80) !== 0;
+    this.udpSize = (query[questionEnd + 3]! << 8) | query[questionEnd + 4]!;
+    return true;
+  }
+
+  /**
+   * The largest UDP reply to the scanned query (RFC 6891 §6.2.5): 512 without an OPT, else its payload size, at
+   * least 512 and at most the listener's (`listenerUdpSize`, itself taken as at least 512).
+   */
+  maxReplySize(listenerUdpSize: number): number {
+    if (!this.hasOpt) return MIN_UDP_SIZE;
+    return Math.min(Math.max(this.udpSize, MIN_UDP_SIZE), Math.max(listenerUdpSize, MIN_UDP_SIZE));
+  }
 
   /** Scans the question at offset 12; false if it is not a plain name followed by type and class. */
   scan(query: Buffer): boolean {
