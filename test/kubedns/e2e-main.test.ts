@@ -8,6 +8,8 @@ import { parseResolvConf, StartupError } from '@kube-dns/daemon-kit';
 import { parseCommandLine } from '@kube-dns/kubedns/cli';
 import { main, type KubeDnsHandle } from '@kube-dns/kubedns/main';
 import { answerLines, captureLog, queryDns, startFakeUpstream, waitUntil } from '../helpers/index.js';
+import { kubeDnsTestFlags } from '../helpers/kube-dns-flags.js';
+import { kubeconfigFile } from './watch-harness.js';
 import { clusterIpService, endpointSlice, fastWatchTiming, headlessService } from './watch-fixtures.js';
 
 const seed = [
@@ -25,25 +27,8 @@ async function simulator(
   return sim;
 }
 
-async function kubeconfig(sim: ApiServerHandle, token?: string): Promise<string> {
-  const path = join(await mkdtemp(join(tmpdir(), 'kube-dns-e2e-')), 'kubeconfig');
-  await writeFile(path, sim.kubeconfig(token ? { token } : {}));
-  return path;
-}
-
-/** Flags for a test instance: loopback, port 0 everywhere, short timeouts. */
-function flags(kubecfg: string, extra: string[] = []): string[] {
-  return [
-    `--kubecfg-file=${kubecfg}`,
-    '--dns-bind-address=127.0.0.1',
-    '--dns-port=0',
-    '--healthz-bind-address=127.0.0.1',
-    '--healthz-port=0',
-    '--nameservers=127.0.0.1:9',
-    '--initial-sync-timeout=10s',
-    ...extra,
-  ];
-}
+const kubeconfig = (sim: ApiServerHandle, token?: string): Promise<string> =>
+  kubeconfigFile(sim, token ? { token } : {});
 
 async function readiness(handle: KubeDnsHandle): Promise<number> {
   const response = await fetch(`http://127.0.0.1:${handle.healthzPort}/readiness`);
@@ -58,7 +43,7 @@ describe('kube-dns main() in-process against the apiserver simulator', () => {
     const sim = await simulator(t);
     sim.faults.slowLists(1200);
     const early: { handle?: KubeDnsHandle } = {};
-    const started = main(parseCommandLine(flags(await kubeconfig(sim))), {
+    const started = main(parseCommandLine(kubeDnsTestFlags(await kubeconfig(sim))), {
       logger: captureLog().logger,
       watchTiming: fastWatchTiming,
       onListening: (handle) => (early.handle = handle),
@@ -87,7 +72,7 @@ describe('kube-dns main() in-process against the apiserver simulator', () => {
     const sim = await simulator(t, { tokens: ['right'] });
     const early: { handle?: KubeDnsHandle } = {};
     const error = await main(
-      parseCommandLine(flags(await kubeconfig(sim, 'wrong'), ['--initial-sync-timeout=600ms'])),
+      parseCommandLine(kubeDnsTestFlags(await kubeconfig(sim, 'wrong'), ['--initial-sync-timeout=600ms'])),
       {
         logger: captureLog().logger,
         watchTiming: fastWatchTiming,
@@ -112,7 +97,9 @@ describe('kube-dns main() in-process against the apiserver simulator', () => {
     const sim = await simulator(t);
     sim.faults.failRequests({ status: 403, resources: ['configmaps'] });
     const error = await main(
-      parseCommandLine(flags(await kubeconfig(sim), ['--config-map=kube-dns', '--initial-sync-timeout=600ms'])),
+      parseCommandLine(
+        kubeDnsTestFlags(await kubeconfig(sim), ['--config-map=kube-dns', '--initial-sync-timeout=600ms']),
+      ),
       { logger: captureLog().logger, watchTiming: fastWatchTiming },
     ).then(
       () => assert.fail('started'),
@@ -125,7 +112,7 @@ describe('kube-dns main() in-process against the apiserver simulator', () => {
 
   test('shutdown: readiness 503 at once while DNS keeps answering for the grace period, then everything closes', async (t) => {
     const sim = await simulator(t);
-    const handle = await main(parseCommandLine(flags(await kubeconfig(sim))), {
+    const handle = await main(parseCommandLine(kubeDnsTestFlags(await kubeconfig(sim))), {
       logger: captureLog().logger,
       watchTiming: fastWatchTiming,
     });
@@ -143,7 +130,7 @@ describe('kube-dns main() in-process against the apiserver simulator', () => {
 
   test('apiserver gone: readiness stays 200 and the last known records are served; changes flow after it returns', async (t) => {
     const sim = await simulator(t);
-    const handle = await main(parseCommandLine(flags(await kubeconfig(sim))), {
+    const handle = await main(parseCommandLine(kubeDnsTestFlags(await kubeconfig(sim))), {
       logger: captureLog().logger,
       watchTiming: fastWatchTiming,
     });
@@ -169,7 +156,7 @@ describe('kube-dns main() in-process against the apiserver simulator', () => {
   test('the startup log lists the effective config and never the token; metrics on PROMETHEUS_PORT', async (t) => {
     const sim = await simulator(t, { tokens: ['t0ps3cret-token'] });
     const log = captureLog();
-    const config = parseCommandLine(flags(await kubeconfig(sim, 't0ps3cret-token'), ['--v=2']), {
+    const config = parseCommandLine(kubeDnsTestFlags(await kubeconfig(sim, 't0ps3cret-token'), ['--v=2']), {
       PROMETHEUS_PORT: '0',
     });
     config.metrics!.host = '127.0.0.1';
@@ -213,7 +200,7 @@ describe('kube-dns main() in-process against the apiserver simulator', () => {
     t.after(() => second.close());
     const dir = await mkdtemp(join(tmpdir(), 'kube-dns-config-'));
     await writeFile(join(dir, 'upstreamNameservers'), JSON.stringify([`${first.host}:${first.port}`]));
-    const argv = flags(await kubeconfig(sim), [`--config-dir=${dir}`, '--config-period=100ms']).filter(
+    const argv = kubeDnsTestFlags(await kubeconfig(sim), [`--config-dir=${dir}`, '--config-period=100ms']).filter(
       (f) => !f.startsWith('--nameservers'),
     );
     const handle = await main(parseCommandLine(argv), {

@@ -7,6 +7,7 @@ import { startApiServer } from '@kube-dns/apiserver-sim';
 import { parseCommandLine } from '@kube-dns/kubedns/cli';
 import { main } from '@kube-dns/kubedns/main';
 import { captureLog, waitUntil } from '../helpers/index.js';
+import { kubeDnsTestFlags } from '../helpers/kube-dns-flags.js';
 import { callFromRequestAttributes, callKey, kubeDnsCalls } from './rbac.js';
 
 /**
@@ -43,19 +44,9 @@ for (const entry of kubeDnsCalls) {
     t.after(() => rm(dir, { recursive: true, force: true }));
     const kubeconfig = join(dir, 'kubeconfig');
     await writeFile(kubeconfig, sim.kubeconfig({ token: 'rbac-calls' }));
-    const handle = await main(
-      parseCommandLine([
-        `--kubecfg-file=${kubeconfig}`,
-        '--dns-bind-address=127.0.0.1',
-        '--dns-port=0',
-        '--healthz-bind-address=127.0.0.1',
-        '--healthz-port=0',
-        '--nameservers=127.0.0.1:9',
-        '--initial-sync-timeout=10s',
-        ...(entry.flags ?? []),
-      ]),
-      { logger: captureLog().logger },
-    );
+    const handle = await main(parseCommandLine(kubeDnsTestFlags(kubeconfig, entry.flags ?? [])), {
+      logger: captureLog().logger,
+    });
     t.after(() => handle.close());
 
     const row = [...new Set(entry.calls.map(callKey))].sort();
