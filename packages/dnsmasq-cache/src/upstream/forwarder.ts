@@ -91,7 +91,7 @@ export class Forwarder {
       const last = attempt === count - 1;
       // The last server may use the rest of the deadline, unless another one already answered (SERVFAIL/REFUSED).
       const patient = last && servfail === null && refused === null;
-      const timeoutMs = Math.max(1, patient ? remaining : Math.min(this.options.upstreamTimeoutMs, remaining));
+      const timeoutMs = this.attemptTimeout(remaining, patient);
       if (countStats) this.options.stats.sent(server);
       let response: Buffer;
       try {
@@ -104,8 +104,7 @@ export class Forwarder {
           response = await this.udp(server, copy, { timeoutMs, onRejectedResponse });
           if (response[2]! & (Flag.TC >> 8)) {
             // Truncated: the full answer over TCP from the same server, within what is left of the budget.
-            const left = deadline - performance.now();
-            const tcpTimeoutMs = Math.max(1, patient ? left : Math.min(this.options.upstreamTimeoutMs, left));
+            const tcpTimeoutMs = this.attemptTimeout(deadline - performance.now(), patient);
             response = await this.tcp(server, withRandomId(query), { timeoutMs: tcpTimeoutMs, onRejectedResponse });
           }
         }
@@ -127,6 +126,11 @@ export class Forwarder {
       return { response, server };
     }
     return servfail ?? refused ?? { response: null, server: null };
+  }
+
+  /** How long one exchange may wait: one server's timeout, or for a patient last server all the deadline left. */
+  private attemptTimeout(left: number, patient: boolean): number {
+    return Math.max(1, patient ? left : Math.min(this.options.upstreamTimeoutMs, left));
   }
 }
 
