@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket, Packet, RecordType } from 'dns-packet';
-import { parseQuery } from '@kube-dns/daemon-kit';
+import { parseQuery, RRType } from '@kube-dns/daemon-kit';
 import {
   answerFromCache,
   makeOptRecords,
@@ -208,8 +208,12 @@ describe('dnsmasq-cache wire fast path', () => {
       assert.ok(stored !== null && stored !== 'malformed', `${c.label} ${c.qname} is cacheable`);
       const cache = new ResponseCache(100);
       // The CNAME chain's target is an entry of its own (dnsmasq caches record by record): check it too.
-      const entries = [{ entry: cache.set('k', stored.primary, T0)!, name: c.qname }];
-      if (stored.target) entries.push({ entry: cache.set('t', stored.target.answer, T0)!, name: stored.target.name });
+      const qtype = RRType[c.qtype as keyof typeof RRType];
+      const entries = [{ entry: cache.set(c.qname, qtype, stored.primary, T0)!, name: c.qname }];
+      if (stored.target) {
+        const target = stored.target;
+        entries.push({ entry: cache.set(target.name, qtype, target.answer, T0)!, name: target.name });
+      }
       for (let round = 0; round < 8; round++) {
         const { entry, name } = entries[round % entries.length]!;
         const qname = scramble(name, random);

@@ -9,7 +9,6 @@ import {
   RRType,
   typeToString,
   walkRecords,
-  withType,
   type DnsHandler,
   type DnsRequest,
   type Logger,
@@ -17,7 +16,7 @@ import {
   type UpstreamServer,
 } from '@kube-dns/daemon-kit';
 import { answerFromCache, makeOptRecords, type OptRecords } from './cache/cached-answer.js';
-import { NAME_ERROR_TYPE, ResponseCache } from './cache/response-cache.js';
+import { cacheKey, ResponseCache } from './cache/response-cache.js';
 import { storeAnswer, type CachePolicy } from './cache/stored-answer.js';
 import type { DnsmasqCacheConfig, ServerDirective } from './config.js';
 import type { HostsTable } from './hosts.js';
@@ -139,10 +138,8 @@ export class CacheServer {
     const maxSize = question.maxReplySize(this.options.config.ednsPacketMax);
     if (this.loop !== null && qtype === RRType.TXT) return null;
     const now = this.clock();
-    // As `answer`: the entry for this type, else the name error for the name; a stale one is the normal path's.
-    let entry = this.cache.findRaw(query, question.hash, qtype);
-    if (entry === undefined)
-      entry = this.cache.findRaw(query, withType(question.nameHash, NAME_ERROR_TYPE), NAME_ERROR_TYPE);
+    // As `answer` (the cache's lookup); a stale entry is the normal path's.
+    const entry = this.cache.findRaw(query, question);
     if (entry === undefined || now >= entry.expiresAt) return null;
     if (!this.hosts.empty && this.hostsMayAnswer(entry.rawName, qtype)) return null;
     if (entry.wire.length + (opt === null ? 0 : opt.length) > maxSize) return null;
@@ -233,7 +230,7 @@ export class CacheServer {
       // dnsmasq never answers RD=0 (cache snooping) or DNSSEC-OK queries from its cache.
       if (this.cacheEnabled && view.flags & Flag.RD && !(view.edns !== null && view.edns.dnssecOk)) {
         const now = this.clock();
-        const entry = this.cache.get(view.qname + '/' + view.qtype, now) ?? this.cache.get(view.qname + '/NX', now);
+        const entry = this.cache.lookup(view.qname, view.qtype, now);
         if (entry !== undefined) {
           if (entry.touches !== null) this.cache.touch(entry, now);
           const response = answerFromCache(entry, request.query, view.flags, view.questionEnd, opt, now, this.maxTtl);
@@ -364,13 +361,10 @@ export class CacheServer {
             const targetKey =
               stored.target === null ? null : cacheKey(stored.target.name, view.qtype, stored.target.answer.nameError);
             // Inserted in dnsmasq's order (SOA, then the answer's records), so the LRU order matches too.
-            if (soaKey !== null) this.cache.set(soaKey, stored.soa!.answer, now);
-            const primary = this.cache.set(
-              cacheKey(view.qname, view.qtype, stored.primary.nameError),
-              stored.primary,
-              now,
-            );
-            const target = targetKey === null ? null : this.cache.set(targetKey, stored.target!.answer, now);
+            if (stored.soa !== null) this.cache.set(stored.soa.zone, RRType.SOA, stored.soa.answer, now);
+            const primary = this.cache.set(view.qname, view.qtype, stored.primary, now);
+            const target =
+              stored.target === null ? null : this.cache.set(stored.target.name, view.qtype, stored.target.answer, now);
             const related = [targetKey, soaKey].filter((key): key is string => key !== null);
             if (primary !== null && related.length > 0) primary.touches = related;
             if (target !== null && soaKey !== null) target.touches = [soaKey];
@@ -423,11 +417,6 @@ export class CacheServer {
       `query[${typeToString(view.qtype)}] ${view.qname || '.'} from ${request.remoteAddress}: ${via}, ${rcodeName(rcode)}`,
     );
   }
-}
-
-/** Cache keys: lower-cased name and type (class IN, the only one cached); NXDOMAIN of a name answers every type. */
-export function cacheKey(name: string, qtype: number, nameError = false): string {
-  return nameError ? name + '/NX' : name + '/' + qtype;
 }
 
 function rcodeName(rcode: number): string {

@@ -1,5 +1,5 @@
 import NodeCache from 'node-cache';
-import { nameMatches, questionHash } from '@kube-dns/daemon-kit';
+import { nameMatches, questionHash, withType, type RawQuestion } from '@kube-dns/daemon-kit';
 import type { StoredAnswer } from './stored-answer.js';
 
 /**
@@ -7,6 +7,11 @@ import type { StoredAnswer } from './stored-answer.js';
  * so it never equals one.
  */
 export const NAME_ERROR_TYPE = 0x10000;
+
+/** Cache keys: lower-cased name and type (class IN, the only one cached); NXDOMAIN of a name answers every type. */
+export function cacheKey(name: string, qtype: number, nameError = false): string {
+  return nameError ? name + '/NX' : name + '/' + qtype;
+}
 
 /** A cached answer plus its place in the least-recently-used order. */
 export interface CacheEntry extends StoredAnswer {
@@ -74,6 +79,14 @@ export class ResponseCache {
     if (keys !== null) for (let i = 0; i < keys.length; i++) this.get(keys[i]!, now);
   }
 
+  /**
+   * The live entry answering (name, qtype): the type's own, else the name error of the name. Moved to the head of the
+   * LRU order; expired entries are dropped here.
+   */
+  lookup(name: string, qtype: number, now: number): CacheEntry | undefined {
+    return this.get(cacheKey(name, qtype), now) ?? this.get(cacheKey(name, qtype, true), now);
+  }
+
   /** The live entry for `key`, moved to the head of the LRU order; expired entries are dropped here. */
   get(key: string, now: number): CacheEntry | undefined {
     const entry = this.store.get<CacheEntry>(key);
@@ -87,10 +100,18 @@ export class ResponseCache {
   }
 
   /**
-   * The stored entry with this name (the one at offset 12 of `query`, already scanned: its wire hash with `rawType`)
-   * and type (a wire type or NAME_ERROR_TYPE), live or expired; the LRU order is not touched.
+   * `lookup` read off the bytes of a query whose question has been scanned into `question`: the stored entry for its
+   * name and type, else the name error of the name, live or expired (an expired type's entry is returned, not passed
+   * over for a name error); the LRU order is not touched.
    */
-  findRaw(query: Buffer, hash: number, rawType: number): CacheEntry | undefined {
+  findRaw(query: Buffer, question: RawQuestion): CacheEntry | undefined {
+    return (
+      this.findInChain(query, question.hash, question.qtype) ??
+      this.findInChain(query, withType(question.nameHash, NAME_ERROR_TYPE), NAME_ERROR_TYPE)
+    );
+  }
+
+  private findInChain(query: Buffer, hash: number, rawType: number): CacheEntry | undefined {
     for (let entry = this.byHash.get(hash) ?? null; entry !== null; entry = entry.nextSameHash) {
       if (entry.rawType === rawType && nameMatches(query, entry.rawName)) return entry;
     }
@@ -105,17 +126,18 @@ export class ResponseCache {
     }
   }
 
-  /** Stores an answer under `key`, replacing any previous one, evicting least recently used entries to fit. */
-  set(key: string, answer: StoredAnswer, now: number): CacheEntry | null {
+  /**
+   * Stores the answer for (name, qtype), or for every type of the name when it is a name error (`cacheKey`), replacing
+   * any previous one, evicting least recently used entries to fit.
+   */
+  set(name: string, qtype: number, answer: StoredAnswer, now: number): CacheEntry | null {
     if (this.capacity === 0 || answer.weight > this.capacity) return null;
+    const key = cacheKey(name, qtype, answer.nameError);
     const previous = this.store.get<CacheEntry>(key);
     if (previous !== undefined) this.remove(previous);
     if (this.weightInUse + answer.weight > this.capacity) this.makeRoom(answer.weight, now);
-    const slash = key.lastIndexOf('/');
-    const rawName = key.slice(0, slash);
-    const typeText = key.slice(slash + 1);
-    const rawType = typeText === 'NX' ? NAME_ERROR_TYPE : Number(typeText);
-    const rawHash = questionHash(rawName, rawType);
+    const rawType = answer.nameError ? NAME_ERROR_TYPE : qtype;
+    const rawHash = questionHash(name, rawType);
     // Every entry is built with the same fields in the same order: one hidden class on the hot path.
     const entry: CacheEntry = {
       wire: answer.wire,
@@ -132,7 +154,7 @@ export class ResponseCache {
       touches: null,
       newer: null,
       older: null,
-      rawName,
+      rawName: name,
       rawType,
       rawHash,
       nextSameHash: this.byHash.get(rawHash) ?? null,
