@@ -91,7 +91,7 @@ export function createKubeDnsAnswerer(deps: KubeDnsHandlerDeps): KubeDnsAnswerer
     );
   }
   const ednsUdpSize = deps.ednsUdpSize ?? DEFAULT_EDNS_UDP_SIZE;
-  const cache = new AnswerCache(deps.answerCacheSize);
+  const cache = new AnswerCache({ maxEntries: deps.answerCacheSize });
   const rateLimited = createRateLimitedLog(deps.logger);
   let routingVersion = forwarder.routingVersion;
 

@@ -21,7 +21,7 @@ export interface CachedAnswer {
 
 export interface AnswerCacheOptions {
   /** Entries kept at most (default 50,000: A, AAAA and SRV of 10k services and then some). */
-  maxEntries?: number;
+  maxEntries?: number | undefined;
   /** [0, 1); picks what to evict (tests inject their own). */
   random?: () => number;
 }
@@ -47,10 +47,9 @@ export class AnswerCache {
   private readonly maxEntries: number;
   private readonly random: () => number;
 
-  constructor(options: AnswerCacheOptions | number = {}) {
-    const resolved = typeof options === 'number' ? { maxEntries: options } : options;
-    this.maxEntries = Math.max(1, resolved.maxEntries ?? 50_000);
-    this.random = resolved.random ?? Math.random;
+  constructor(options: AnswerCacheOptions = {}) {
+    this.maxEntries = Math.max(1, options.maxEntries ?? 50_000);
+    this.random = options.random ?? Math.random;
   }
 
   get size(): number {
@@ -63,7 +62,7 @@ export class AnswerCache {
     const entry = names.get(qname);
     if (entry === undefined) return undefined;
     if (!this.valid(entry)) {
-      this.drop(names, entry);
+      this.drop(entry);
       return undefined;
     }
     return entry.encoded;
@@ -77,7 +76,7 @@ export class AnswerCache {
     for (let entry = this.byHash.get(hash) ?? null; entry !== null; entry = entry.nextSameHash) {
       if (entry.qtype !== qtype || !nameMatches(query, entry.qname)) continue;
       if (this.valid(entry)) return entry;
-      this.drop(this.byType.get(qtype)!, entry);
+      this.drop(entry);
       return undefined;
     }
     return undefined;
@@ -85,10 +84,10 @@ export class AnswerCache {
 
   set(qtype: number, qname: string, encoded: EncodedAnswer, scopes: readonly Scope[], tag = 0): void {
     const previous = this.byType.get(qtype)?.get(qname);
-    if (previous !== undefined) this.drop(this.byType.get(qtype)!, previous);
+    if (previous !== undefined) this.drop(previous);
     if (this.entries.length >= this.maxEntries) {
       const victim = this.entries[Math.floor(this.random() * this.entries.length)]!;
-      this.drop(this.byType.get(victim.qtype)!, victim);
+      this.drop(victim);
     }
     // Looked up after the drops: a drop that empties a type's map removes it.
     let names = this.byType.get(qtype);
@@ -126,7 +125,8 @@ export class AnswerCache {
     return true;
   }
 
-  private drop(names: Map<string, CachedAnswer>, entry: CachedAnswer): void {
+  private drop(entry: CachedAnswer): void {
+    const names = this.byType.get(entry.qtype)!;
     names.delete(entry.qname);
     // Clients choose the types (65536 of them): a type with no answers left keeps no map behind.
     if (names.size === 0) this.byType.delete(entry.qtype);
