@@ -7,3 +7,5 @@ export * from './log-capture.js';
 export * from './fake-upstream.js';
 export * from './dig.js';
 export * from './netns.js';
+export * from './line-waiter.js';
+export * from './processes.js';

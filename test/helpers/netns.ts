@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { createLineWaiter } from './line-waiter.js';
+import { isAlive } from './processes.js';
 import { missingNetns } from './tools.js';
 
 /**
@@ -100,15 +102,6 @@ async function mustExec(command: string, args: readonly string[]): Promise<void>
   if (result.code !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr.trim()}`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function deleteNamespace(name: string): Promise<void> {
   const pids = await exec('ip', ['netns', 'pids', name]);
   for (const pid of pids.stdout.split(/\s+/).filter(Boolean)) {
@@ -128,7 +121,7 @@ async function removeStaleLabs(): Promise<void> {
   for (const line of list.stdout.split('\n')) {
     const name = line.split(' ')[0] ?? '';
     const owner = new RegExp(`^${LAB_PREFIX}(\\d+)-`).exec(name);
-    if (owner && !alive(Number(owner[1]))) await deleteNamespace(name);
+    if (owner && !isAlive(Number(owner[1]))) await deleteNamespace(name);
   }
 }
 
@@ -140,51 +133,23 @@ function startLabProcess(
   env: NodeJS.ProcessEnv,
 ): LabProcess {
   const child = spawn('ip', ['netns', 'exec', netns, command, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  const waiters = new Set<{ pattern: RegExp; resolve: (match: RegExpMatchArray) => void }>();
-  const onLine = (line: string): void => {
-    output.push(line);
-    for (const waiter of waiters) {
-      const match = waiter.pattern.exec(line);
-      if (match) {
-        waiters.delete(waiter);
-        waiter.resolve(match);
-      }
-    }
-  };
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const log = createLineWaiter<string, number | null>(exited);
+  const onLine = (line: string): void => log.push(line);
   createInterface({ input: child.stdout }).on('line', onLine);
   createInterface({ input: child.stderr }).on('line', onLine);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     name,
     // `ip netns exec` execs the command: this pid is the command's.
     pid: child.pid ?? -1,
     child,
-    output,
+    output: log.lines,
     exited,
-    waitForOutput(pattern, timeoutMs = 20_000) {
-      const seen = output.map((line) => pattern.exec(line)).find((match) => match !== null);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(waiter);
-          reject(new Error(`${name}: no output matching ${pattern} in ${timeoutMs} ms:\n${output.join('\n')}`));
-        }, timeoutMs);
-        const waiter = {
-          pattern,
-          resolve: (match: RegExpMatchArray) => {
-            clearTimeout(timer);
-            resolve(match);
-          },
-        };
-        waiters.add(waiter);
-        void exited.then((code) => {
-          if (!waiters.delete(waiter)) return;
-          clearTimeout(timer);
-          reject(new Error(`${name} exited (${code}) before printing ${pattern}:\n${output.join('\n')}`));
-        });
-      });
-    },
+    waitForOutput: (pattern, timeoutMs = 20_000) =>
+      log.waitFor((line) => pattern.exec(line), timeoutMs, {
+        timeout: () => `${name}: no output matching ${pattern} in ${timeoutMs} ms:\n${log.lines.join('\n')}`,
+        exited: (code) => `${name} exited (${code}) before printing ${pattern}:\n${log.lines.join('\n')}`,
+      }),
   };
 }
 

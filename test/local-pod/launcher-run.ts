@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { createLineWaiter } from '../helpers/index.js';
 import { launcherScript, repoRoot } from './paths.js';
 
 export interface LauncherExit {
@@ -30,24 +31,17 @@ export function startLauncher(args: readonly string[]): LauncherRun {
     env: { ...process.env, NO_COLOR: '1', INIT_CWD: repoRoot },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lines: string[] = [];
-  const waiters = new Set<{ pattern: RegExp; resolve: (m: RegExpMatchArray) => void }>();
-  const onLine = (line: string): void => {
-    lines.push(line);
-    if (process.env['LOCAL_POD_TEST_ECHO']) process.stderr.write(`${line}\n`);
-    for (const waiter of waiters) {
-      const match = waiter.pattern.exec(line);
-      if (match) {
-        waiters.delete(waiter);
-        waiter.resolve(match);
-      }
-    }
-  };
-  createInterface({ input: child.stdout }).on('line', onLine);
-  createInterface({ input: child.stderr }).on('line', (line) => onLine(`stderr: ${line}`));
   const exited = new Promise<LauncherExit>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
+  const log = createLineWaiter<string, LauncherExit>(exited);
+  const lines = log.lines;
+  const onLine = (line: string): void => {
+    if (process.env['LOCAL_POD_TEST_ECHO']) process.stderr.write(`${line}\n`);
+    log.push(line);
+  };
+  createInterface({ input: child.stdout }).on('line', onLine);
+  createInterface({ input: child.stderr }).on('line', (line) => onLine(`stderr: ${line}`));
 
   const pids = (): Map<string, number> => {
     const found = new Map<string, number>();
@@ -64,28 +58,11 @@ export function startLauncher(args: readonly string[]): LauncherRun {
     child,
     lines,
     exited,
-    waitForLine(pattern, timeoutMs = 30_000) {
-      const seen = lines.map((line) => pattern.exec(line)).find((m) => m !== null);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const waiter = { pattern, resolve };
-        const timer = setTimeout(() => {
-          waiters.delete(waiter);
-          reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; output:\n${lines.join('\n')}`));
-        }, timeoutMs);
-        waiter.resolve = (match) => {
-          clearTimeout(timer);
-          resolve(match);
-        };
-        waiters.add(waiter);
-        void exited.then(() => {
-          if (!waiters.has(waiter)) return;
-          waiters.delete(waiter);
-          clearTimeout(timer);
-          reject(new Error(`the launcher exited before a line matched ${pattern}; output:\n${lines.join('\n')}`));
-        });
-      });
-    },
+    waitForLine: (pattern, timeoutMs = 30_000) =>
+      log.waitFor((line) => pattern.exec(line), timeoutMs, {
+        timeout: () => `no line matching ${pattern} within ${timeoutMs} ms; output:\n${lines.join('\n')}`,
+        exited: () => `the launcher exited before a line matched ${pattern}; output:\n${lines.join('\n')}`,
+      }),
     pids,
     localPort(program, what) {
       const escaped = what.replace(/[()+*/]/g, (c) => `\\${c}`);
@@ -115,14 +92,4 @@ export function startLauncher(args: readonly string[]): LauncherRun {
       }
     },
   };
-}
-
-/** Whether a process with this pid still exists. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

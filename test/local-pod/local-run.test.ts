@@ -10,13 +10,14 @@ import { startApiServer } from '@kube-dns/apiserver-sim';
 import {
   answerLines,
   hasTool,
+  isAlive,
   queryDns,
   rr,
   startFakeUpstream,
   waitUntil,
   type FakeUpstream,
 } from '../helpers/index.js';
-import { isAlive, startLauncher, type LauncherRun } from './launcher-run.js';
+import { startLauncher, type LauncherRun } from './launcher-run.js';
 
 const run = promisify(execFile);
 

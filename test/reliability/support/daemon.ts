@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { waitUntil } from '../../helpers/index.js';
+import { createLineWaiter, waitUntil } from '../../helpers/index.js';
 
 /** The repository root (this file runs from test/build/reliability/support/). */
 export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -67,8 +67,11 @@ export function spawnDaemon(name: DaemonName, args: string[], options: SpawnOpti
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const lines: LogRecord[] = [];
-  const waiters = new Set<{ match: (line: LogRecord) => boolean; resolve: (line: LogRecord) => void }>();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const log = createLineWaiter<LogRecord, { code: number | null; signal: NodeJS.Signals | null }>(exited);
+  const lines = log.lines;
   let text = '';
   let pending = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
@@ -85,44 +88,17 @@ export function spawnDaemon(name: DaemonName, args: string[], options: SpawnOpti
       } catch {
         line = { raw: part };
       }
-      lines.push(line);
-      for (const waiter of waiters) {
-        if (waiter.match(line)) {
-          waiters.delete(waiter);
-          waiter.resolve(line);
-        }
-      }
+      log.push(line);
     }
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
   const running = (): boolean => child.exitCode === null && child.signalCode === null;
   const tail = (): string => text.trim().split('\n').slice(-3).join(' | ');
 
-  const waitForLine = (match: (line: LogRecord) => boolean, timeoutMs = 10_000): Promise<LogRecord> => {
-    const seen = lines.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise<LogRecord>((resolve, reject) => {
-      const waiter = {
-        match,
-        resolve: (line: LogRecord) => {
-          clearTimeout(timer);
-          resolve(line);
-        },
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(waiter);
-        reject(new Error(`${name}: no matching log line within ${timeoutMs} ms (last: ${tail()})`));
-      }, timeoutMs);
-      waiters.add(waiter);
-      void exited.then(({ code, signal }) => {
-        if (!waiters.delete(waiter)) return;
-        clearTimeout(timer);
-        reject(new Error(`${name} exited (${code ?? signal}) while a test waited for a log line: ${tail()}`));
-      });
+  const waitForLine = (match: (line: LogRecord) => boolean, timeoutMs = 10_000): Promise<LogRecord> =>
+    log.waitFor((line) => match(line) && line, timeoutMs, {
+      timeout: () => `${name}: no matching log line within ${timeoutMs} ms (last: ${tail()})`,
+      exited: ({ code, signal }) => `${name} exited (${code ?? signal}) while a test waited for a log line: ${tail()}`,
     });
-  };
 
   return {
     name,
