@@ -1,11 +1,11 @@
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
-import dns from 'node:dns';
 import net from 'node:net';
 import { canonicalIp } from './ip.js';
 import {
   ExchangeError,
-  formatServer,
+  upstreamNetworkError,
+  upstreamTimeoutError,
   validateResponse,
   type ExchangeOptions,
   type RejectReason,
@@ -13,6 +13,7 @@ import {
 } from './upstream-exchange.js';
 import { Flag, HEADER_LENGTH } from './wire/constants.js';
 import { RawQuestion } from './wire/raw-question.js';
+import { literalLookup } from './udp-io/dgram-endpoint.js';
 
 export interface UdpUpstreamPoolOptions {
   /** Sockets taking new queries at once, per address family, each on its own OS-chosen random port. */
@@ -158,16 +159,8 @@ export class UdpUpstreamPool {
   private readonly question = new RawQuestion();
   /** IP literals seen as servers and their version (4 or 6): checked once, not on every send. */
   private readonly literals = new Map<string, number>();
-  private readonly lookup = (
-    address: string,
-    family: unknown,
-    callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,
-  ): void => {
-    const version = this.ipVersion(address);
-    // dgram resolves every destination through `lookup` (dns.lookup by default: one more tick per send).
-    if (version !== 0) callback(null, address, version);
-    else dns.lookup(address, family as number, callback);
-  };
+  /** Servers are IP literals (as a rule): dgram's default lookup would cost a tick per send. */
+  private readonly lookup = literalLookup((address) => this.ipVersion(address));
   private closed = false;
 
   constructor(options: UdpUpstreamPoolOptions = {}) {
@@ -203,7 +196,7 @@ export class UdpUpstreamPool {
     if (this.closed) return Promise.reject(new ExchangeError('ERR_UPSTREAM_ABORTED', 'upstream socket pool closed'));
     if (options.signal?.aborted) return Promise.reject(new ExchangeError('ERR_UPSTREAM_ABORTED', 'aborted'));
     if (query.length < HEADER_LENGTH) {
-      return Promise.reject(new ExchangeError('ERR_UPSTREAM_NETWORK', `${formatServer(server)}: query too short`));
+      return Promise.reject(upstreamNetworkError(server, 'query too short'));
     }
     const now = this.now();
     const socket = this.socketFor(this.ipVersion(server.host) === 6 ? 6 : 4, now);
@@ -235,7 +228,7 @@ export class UdpUpstreamPool {
         signal.addEventListener('abort', pending.onAbort, { once: true });
       }
       socket.socket.send(query, server.port, server.host, (error) => {
-        if (error) this.settle(pending, networkError(server, error));
+        if (error) this.settle(pending, upstreamNetworkError(server, error));
       });
     });
   }
@@ -355,7 +348,8 @@ export class UdpUpstreamPool {
   }
 
   private socketFailed(pooled: PooledSocket, error: Error): void {
-    for (const pending of [...pooled.pending.values()]) this.settle(pending, networkError(pending.server, error));
+    for (const pending of [...pooled.pending.values()])
+      this.settle(pending, upstreamNetworkError(pending.server, error));
     this.retire(pooled);
     this.closeSocket(pooled);
   }
@@ -410,14 +404,7 @@ export class UdpUpstreamPool {
       this.buckets.delete(tick);
       while (bucket.length > 0) {
         const pending = bucket[bucket.length - 1]!;
-        const { server, options } = pending;
-        this.settle(
-          pending,
-          new ExchangeError(
-            'ERR_UPSTREAM_TIMEOUT',
-            `no answer from ${formatServer(server)} in ${options.timeoutMs} ms`,
-          ),
-        );
+        this.settle(pending, upstreamTimeoutError(pending.server, pending.options.timeoutMs));
       }
     }
     this.sweptTick = Math.max(this.sweptTick, nowTick);
@@ -441,10 +428,6 @@ export class UdpUpstreamPool {
     }, this.maxSocketAgeMs);
     this.idleTimer.unref();
   }
-}
-
-function networkError(server: UpstreamServer, error: Error): ExchangeError {
-  return new ExchangeError('ERR_UPSTREAM_NETWORK', `${formatServer(server)}: ${error.message}`, { cause: error });
 }
 
 /**

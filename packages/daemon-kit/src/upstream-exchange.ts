@@ -44,6 +44,18 @@ export function formatServer(server: UpstreamServer, separator = ':'): string {
     : `${server.host}${separator}${server.port}`;
 }
 
+/** ERR_UPSTREAM_NETWORK naming the server: a socket's error, or what went wrong in words. */
+export function upstreamNetworkError(server: UpstreamServer, error: Error | string): ExchangeError {
+  return typeof error === 'string'
+    ? new ExchangeError('ERR_UPSTREAM_NETWORK', `${formatServer(server)}: ${error}`)
+    : new ExchangeError('ERR_UPSTREAM_NETWORK', `${formatServer(server)}: ${error.message}`, { cause: error });
+}
+
+/** ERR_UPSTREAM_TIMEOUT naming the server and the time it had. */
+export function upstreamTimeoutError(server: UpstreamServer, timeoutMs: number): ExchangeError {
+  return new ExchangeError('ERR_UPSTREAM_TIMEOUT', `no answer from ${formatServer(server)} in ${timeoutMs} ms`);
+}
+
 /** What both transports share: one settlement, a deadline, abort, and errors named after the server. */
 interface PendingExchange {
   settle(error: Error | null, response?: Buffer): void;
@@ -68,22 +80,11 @@ function startExchange(
     else resolve(response!);
   };
   const onAbort = (): void => settle(new ExchangeError('ERR_UPSTREAM_ABORTED', 'aborted'));
-  const timer = setTimeout(
-    () =>
-      settle(
-        new ExchangeError('ERR_UPSTREAM_TIMEOUT', `no answer from ${formatServer(server)} in ${options.timeoutMs} ms`),
-      ),
-    options.timeoutMs,
-  );
+  const timer = setTimeout(() => settle(upstreamTimeoutError(server, options.timeoutMs)), options.timeoutMs);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   return {
     settle,
-    networkError: (error) =>
-      settle(
-        typeof error === 'string'
-          ? new ExchangeError('ERR_UPSTREAM_NETWORK', `${formatServer(server)}: ${error}`)
-          : new ExchangeError('ERR_UPSTREAM_NETWORK', `${formatServer(server)}: ${error.message}`, { cause: error }),
-      ),
+    networkError: (error) => settle(upstreamNetworkError(server, error)),
   };
 }
 

@@ -32,22 +32,25 @@ export async function openDgramEndpoint(options: UdpEndpointOptions): Promise<Ud
 }
 
 /**
- * dgram resolves every send's destination through `lookup` (dns.lookup by default, one extra tick per answer).
- * Replies always go to the IP a query came from, so IP literals are passed straight through.
+ * A dgram `lookup` for sockets that send to IP literals: dgram resolves every send's destination through `lookup`
+ * (dns.lookup by default, one extra tick per send), so literals are passed straight through. `ipVersion` is
+ * net.isIP or a cached equivalent.
  */
-function literalLookup(
-  address: string,
-  family: unknown,
-  callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,
-): void {
-  const version = net.isIP(address);
-  if (version !== 0) callback(null, address, version);
-  else dns.lookup(address, family as number, callback);
+export function literalLookup(ipVersion: (address: string) => number = net.isIP) {
+  return (
+    address: string,
+    family: unknown,
+    callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,
+  ): void => {
+    const version = ipVersion(address);
+    if (version !== 0) callback(null, address, version);
+    else dns.lookup(address, family as number, callback);
+  };
 }
 
 function bindUdp(host: string, port: number): Promise<dgram.Socket> {
   const type = net.isIPv6(host) ? 'udp6' : 'udp4';
-  const socket = dgram.createSocket({ type, reuseAddr: false, lookup: literalLookup });
+  const socket = dgram.createSocket({ type, reuseAddr: false, lookup: literalLookup() });
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
     socket.bind({ address: host, port, exclusive: true }, () => {
