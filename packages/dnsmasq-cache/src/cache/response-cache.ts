@@ -88,7 +88,7 @@ export class ResponseCache {
   }
 
   /** The live entry for `key`, moved to the head of the LRU order; expired entries are dropped here. */
-  get(key: string, now: number): CacheEntry | undefined {
+  private get(key: string, now: number): CacheEntry | undefined {
     const entry = this.store.get<CacheEntry>(key);
     if (entry === undefined) return undefined;
     if (now >= entry.expiresAt) {

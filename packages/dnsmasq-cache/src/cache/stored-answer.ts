@@ -8,7 +8,7 @@ import {
   walkRecords,
   type RecordSpan,
 } from '@kube-dns/daemon-kit';
-import { labelsKey, readLabels, WireWriter } from './wire-writer.js';
+import { readLabels, WireWriter } from './wire-writer.js';
 
 /**
  * An upstream answer as the cache keeps it: exactly what dnsmasq 2.90 would answer from its cache for the same
@@ -383,10 +383,4 @@ function writeRdata(writer: WireWriter, response: Buffer, record: RecordSpan): b
   }
   if (offset < record.end) writer.bytes(Buffer.from(response.subarray(offset, record.end)));
   return true;
-}
-
-/** For tests and logs: the lower-cased owner names of the stored records. */
-export function storedOwnerNames(stored: StoredAnswer): string[] {
-  const walked = walkRecords(stored.wire);
-  return (walked?.records ?? []).map((r) => labelsKey(readLabels(stored.wire, r.start)?.labels ?? []));
 }

@@ -32,7 +32,7 @@ export function readLabels(buf: Buffer, offset: number): { labels: Buffer[]; end
 }
 
 /** Lower-cased dotted form of labels (ASCII case folding only, RFC 4343); used as a dictionary key, never shown. */
-export function labelsKey(labels: readonly Buffer[], from = 0): string {
+function labelsKey(labels: readonly Buffer[], from = 0): string {
   let key = '';
   for (let i = from; i < labels.length; i++) {
     const label = labels[i]!.toString('latin1').toLowerCase();
