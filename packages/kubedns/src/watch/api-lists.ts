@@ -27,15 +27,16 @@ export interface ApiLists {
   ) => Promise<ListResult<T>>;
 }
 
-/** A list answered with another status than 200 (`statusCode`/`code` as client-node's errors carry it). */
+/**
+ * A list answered with another status than 200. `statusCode` as client-node's errors carry it: its ListWatch
+ * (410 Gone: re-list) and describeError read it.
+ */
 export class ApiListError extends Error {
   readonly statusCode: number;
-  readonly code: number;
   constructor(statusCode: number, message: string) {
     super(message);
     this.name = 'ApiListError';
     this.statusCode = statusCode;
-    this.code = statusCode;
   }
 }
 

@@ -77,7 +77,7 @@ export class ListStreamParser {
 
   /** The top-level fields other than `items` (e.g. `metadata.resourceVersion`). Throws if the body was incomplete. */
   end(): Record<string, unknown> {
-    if (this.primitive && this.capturing !== null) throw new Error('truncated list response');
+    // A value still being read means the root object has not closed either.
     if (!this.closed) throw new Error('truncated list response');
     return this.fields;
   }
