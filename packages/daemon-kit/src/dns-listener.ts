@@ -4,7 +4,7 @@ import type { Logger } from './logger.js';
 import { createRateLimitedLog } from './logger.js';
 import { frameMessage, TcpFrameReader } from './tcp-framing.js';
 import { DEFAULT_EDNS_UDP_SIZE, MAX_MESSAGE_SIZE, MIN_UDP_SIZE, Rcode } from './wire/constants.js';
-import { parseQuery, type QueryProblem, type QueryView } from './wire/query-view.js';
+import { maxUdpReplySize, parseQuery, type QueryProblem, type QueryView } from './wire/query-view.js';
 import { buildErrorResponse } from './wire/response.js';
 import { truncateResponse } from './wire/truncate.js';
 import { BatchedUdpEndpoint } from './udp-io/batched-endpoint.js';
@@ -100,9 +100,6 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
   // Handler time is measured only for an observer that wants it.
   const timed = observer?.onResponse !== undefined;
 
-  const udpSizeFor = (view: QueryView): number =>
-    view.edns ? Math.min(Math.max(view.edns.udpSize, MIN_UDP_SIZE), ednsUdpSize) : MIN_UDP_SIZE;
-
   /**
    * Runs the handler; `reply` gets the final bytes (with the client's address and port) or is never called for
    * silence. Allocation-light on purpose: this is every query's path, and UDP passes one shared `reply`.
@@ -134,7 +131,7 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
       transport,
       remoteAddress,
       remotePort,
-      maxSize: transport === 'tcp' ? MAX_MESSAGE_SIZE : udpSizeFor(view),
+      maxSize: transport === 'tcp' ? MAX_MESSAGE_SIZE : maxUdpReplySize(view.edns?.udpSize ?? null, ednsUdpSize),
     };
     const started = timed ? performance.now() : 0;
     let result: Buffer | null | Promise<Buffer | null>;
@@ -154,7 +151,7 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
     }
   }
 
-  /** Truncates (UDP) or fails (TCP) an oversized answer, reports it to the observer, sends it. */
+  /** Truncates an oversized answer, reports it to the observer, sends it. */
   function finish(
     request: DnsRequest,
     response: Buffer | null,
@@ -212,8 +209,9 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
     error: (error) => rateLimited('warn', 'udp-socket', 'UDP socket error', { error: error.message }),
   };
   const envMode = process.env['DNS_UDP_IO'];
-  const udpIoMode = options.udpIo ?? parseUdpIoMode(envMode) ?? 'auto';
-  if (options.udpIo === undefined && envMode !== undefined && envMode !== '' && parseUdpIoMode(envMode) === undefined)
+  const envUdpIo = parseUdpIoMode(envMode);
+  const udpIoMode = options.udpIo ?? envUdpIo ?? 'auto';
+  if (options.udpIo === undefined && envMode !== undefined && envMode !== '' && envUdpIo === undefined)
     logger.warn('DNS_UDP_IO must be dgram, batched or auto; using auto', { value: envMode });
   const choice = chooseUdpIo(udpIoMode, options.host);
 

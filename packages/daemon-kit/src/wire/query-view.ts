@@ -1,4 +1,4 @@
-import { Flag, HEADER_LENGTH, Opcode, RRType } from './constants.js';
+import { Flag, HEADER_LENGTH, MIN_UDP_SIZE, Opcode, RRType } from './constants.js';
 import { readName, skipName } from './names.js';
 
 /** What a server needs to know about an incoming query, read straight off the wire without a full decode. */
@@ -129,4 +129,13 @@ function optionsWellFormed(buf: Buffer, offset: number, end: number): boolean {
     offset += 4 + buf.readUInt16BE(offset + 2);
   }
   return offset === end;
+}
+
+/**
+ * The largest UDP reply to a query (RFC 6891 §6.2.5): 512 octets without EDNS (`clientUdpSize` null), else the
+ * OPT's payload size, at least 512 and at most the listener's (`listenerUdpSize`, itself taken as at least 512).
+ */
+export function maxUdpReplySize(clientUdpSize: number | null, listenerUdpSize: number): number {
+  if (clientUdpSize === null) return MIN_UDP_SIZE;
+  return Math.min(Math.max(clientUdpSize, MIN_UDP_SIZE), Math.max(listenerUdpSize, MIN_UDP_SIZE));
 }

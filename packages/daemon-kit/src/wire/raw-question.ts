@@ -8,7 +8,8 @@
  * wire name lower-cased and dotted. Anything else is left to the normal path.
  */
 
-import { MIN_UDP_SIZE, RRType } from './constants.js';
+import { RRType } from './constants.js';
+import { maxUdpReplySize } from './query-view.js';
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
@@ -89,13 +90,9 @@ export class RawQuestion {
     return true;
   }
 
-  /**
-   * The largest UDP reply to the scanned query (RFC 6891 §6.2.5): 512 without an OPT, else its payload size, at
-   * least 512 and at most the listener's (`listenerUdpSize`, itself taken as at least 512).
-   */
+  /** The largest UDP reply to the scanned query (maxUdpReplySize), as the listener computes it for parseQuery's view. */
   maxReplySize(listenerUdpSize: number): number {
-    if (!this.hasOpt) return MIN_UDP_SIZE;
-    return Math.min(Math.max(this.udpSize, MIN_UDP_SIZE), Math.max(listenerUdpSize, MIN_UDP_SIZE));
+    return maxUdpReplySize(this.hasOpt ? this.udpSize : null, listenerUdpSize);
   }
 
   /** Scans the question at offset 12; false if it is not a plain name followed by type and class. */
