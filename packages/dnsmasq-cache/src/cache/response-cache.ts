@@ -188,11 +188,6 @@ export class ResponseCache {
     return this.weightInUse;
   }
 
-  /** Entries (answers) stored. */
-  get size(): number {
-    return this.store.keys().length;
-  }
-
   /** Keys from most to least recently used (tests, SIGUSR1 dumps). */
   keysByRecency(): string[] {
     const keys: string[] = [];
