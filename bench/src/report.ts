@@ -1,3 +1,4 @@
+import type { ServerSummary } from './measure.js';
 import { round } from './stats.js';
 
 /** A target of the issue: a bound on the ratio ours/peer, or on our own figure. */
@@ -54,6 +55,49 @@ export function row(
     target: target?.text ?? null,
     holds: target === null ? null : Number.isFinite(ours) && target.check({ ours, ratio }),
   };
+}
+
+/** Where a pair's rows hold a target, and how the CPU rows are named (default `CPU`). */
+export interface PairRowOptions {
+  qps?: Target;
+  cpu?: Target;
+  p99?: Target;
+  cpuLabel?: string;
+}
+
+/** The five rows of every comparison with a peer: q/s, CPU at full speed and at `rate`, p50 and p99 at `rate`. */
+export function pairRows(
+  suite: string,
+  ours: ServerSummary,
+  peer: ServerSummary,
+  rate: number,
+  peerName: string,
+  options: PairRowOptions = {},
+): Row[] {
+  const cpu = options.cpuLabel ?? 'CPU';
+  return [
+    row(suite, 'answered q/s, full speed', 'q/s', ours.qpsFull, peer.qpsFull, peerName, options.qps),
+    row(
+      suite,
+      `${cpu} per 100k answers, full speed`,
+      's',
+      ours.cpuPer100kFull,
+      peer.cpuPer100kFull,
+      peerName,
+      options.cpu,
+    ),
+    row(
+      suite,
+      `${cpu} per 100k answers, ${rate} q/s`,
+      's',
+      ours.cpuPer100kFixed,
+      peer.cpuPer100kFixed,
+      peerName,
+      options.cpu,
+    ),
+    row(suite, `p50 latency at ${rate} q/s`, 'ms', ours.p50MsFixed, peer.p50MsFixed, peerName),
+    row(suite, `p99 latency at ${rate} q/s`, 'ms', ours.p99MsFixed, peer.p99MsFixed, peerName, options.p99),
+  ];
 }
 
 function format(value: number | null): string {

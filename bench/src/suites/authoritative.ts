@@ -6,7 +6,7 @@ import type { SuiteContext, SuiteResult } from '../context.js';
 import type { DnsClient } from '../dns-client.js';
 import { runDnsperf } from '../dnsperf.js';
 import { comparePair, type PairResult } from '../measure.js';
-import { ratioAtMost, row, type Row } from '../report.js';
+import { pairRows, ratioAtMost, type Row } from '../report.js';
 import { startKnot, type ServerProcess } from '../servers.js';
 
 interface Mix {
@@ -108,29 +108,7 @@ export async function authoritative(ctx: SuiteContext): Promise<SuiteResult> {
       });
       results[mix.key] = pair;
       const suite = `2 authoritative, ${mix.label}`;
-      rows.push(
-        row(suite, 'answered q/s, full speed', 'q/s', pair.ours.qpsFull, pair.peer.qpsFull, 'knotd'),
-        row(
-          suite,
-          'CPU per 100k answers, full speed',
-          's',
-          pair.ours.cpuPer100kFull,
-          pair.peer.cpuPer100kFull,
-          'knotd',
-          ratioAtMost(1.5),
-        ),
-        row(
-          suite,
-          `CPU per 100k answers, ${pair.fixedRate} q/s`,
-          's',
-          pair.ours.cpuPer100kFixed,
-          pair.peer.cpuPer100kFixed,
-          'knotd',
-          ratioAtMost(1.5),
-        ),
-        row(suite, `p50 latency at ${pair.fixedRate} q/s`, 'ms', pair.ours.p50MsFixed, pair.peer.p50MsFixed, 'knotd'),
-        row(suite, `p99 latency at ${pair.fixedRate} q/s`, 'ms', pair.ours.p99MsFixed, pair.peer.p99MsFixed, 'knotd'),
-      );
+      rows.push(...pairRows(suite, pair.ours, pair.peer, pair.fixedRate, 'knotd', { cpu: ratioAtMost(1.5) }));
     }
     return {
       name: 'authoritative',

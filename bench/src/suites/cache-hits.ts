@@ -3,7 +3,7 @@ import { writeQueryFile } from '../cluster.js';
 import type { SuiteContext, SuiteResult } from '../context.js';
 import { runDnsperf } from '../dnsperf.js';
 import { compareServers, type ServerSummary } from '../measure.js';
-import { ratioAtLeast, ratioAtMost, row, type Row } from '../report.js';
+import { pairRows, ratioAtLeast, ratioAtMost, row, type Row } from '../report.js';
 import {
   cacheCommonFlags,
   freePort,
@@ -88,35 +88,11 @@ export async function cacheHits(ctx: SuiteContext): Promise<SuiteResult> {
 
     const suite = '1 cache hits';
     const rows = [
-      row(suite, 'answered q/s, full speed', 'q/s', pair.ours.qpsFull, pair.peer.qpsFull, 'dnsmasq', ratioAtLeast(0.8)),
-      row(
-        suite,
-        'CPU per 100k answers, full speed',
-        's',
-        pair.ours.cpuPer100kFull,
-        pair.peer.cpuPer100kFull,
-        'dnsmasq',
-        ratioAtMost(1.2),
-      ),
-      row(
-        suite,
-        `CPU per 100k answers, ${pair.fixedRate} q/s`,
-        's',
-        pair.ours.cpuPer100kFixed,
-        pair.peer.cpuPer100kFixed,
-        'dnsmasq',
-        ratioAtMost(1.2),
-      ),
-      row(suite, `p50 latency at ${pair.fixedRate} q/s`, 'ms', pair.ours.p50MsFixed, pair.peer.p50MsFixed, 'dnsmasq'),
-      row(
-        suite,
-        `p99 latency at ${pair.fixedRate} q/s`,
-        'ms',
-        pair.ours.p99MsFixed,
-        pair.peer.p99MsFixed,
-        'dnsmasq',
-        ratioAtMost(1.5),
-      ),
+      ...pairRows(suite, pair.ours, pair.peer, pair.fixedRate, 'dnsmasq', {
+        qps: ratioAtLeast(0.8),
+        cpu: ratioAtMost(1.2),
+        p99: ratioAtMost(1.5),
+      }),
       ...floorRows('1 cache hits, Node floor (raw dgram echo)', pair.floor, pair.peer, pair.fixedRate),
       ...(pair.batchedFloor === null
         ? []

@@ -4,7 +4,7 @@ import type { SuiteContext, SuiteResult } from '../context.js';
 import { chaosCounter } from '../chaos.js';
 import { runDnsperf } from '../dnsperf.js';
 import { comparePair, type PairResult } from '../measure.js';
-import { row, type Row } from '../report.js';
+import { pairRows, row, type Row } from '../report.js';
 import { freePort, startDnsmasq, startDnsmasqCache, cacheCommonFlags, type ServerProcess } from '../servers.js';
 
 /** Services looked up; 4 questions each, so with negative caching everything fits in --cache-size=1000. */
@@ -88,25 +88,7 @@ export async function misses(ctx: SuiteContext): Promise<SuiteResult> {
       raw[negcache ? 'negcache' : 'noNegcache'] = { flags: manifestFlags(0, negcache), forwardedShare, ...pair };
       const suite = `3 ndots:5 misses, ${variant}`;
       rows.push(
-        row(suite, 'answered q/s, full speed', 'q/s', pair.ours.qpsFull, pair.peer.qpsFull, 'dnsmasq'),
-        row(
-          suite,
-          'cache CPU per 100k answers, full speed',
-          's',
-          pair.ours.cpuPer100kFull,
-          pair.peer.cpuPer100kFull,
-          'dnsmasq',
-        ),
-        row(
-          suite,
-          `cache CPU per 100k answers, ${pair.fixedRate} q/s`,
-          's',
-          pair.ours.cpuPer100kFixed,
-          pair.peer.cpuPer100kFixed,
-          'dnsmasq',
-        ),
-        row(suite, `p50 latency at ${pair.fixedRate} q/s`, 'ms', pair.ours.p50MsFixed, pair.peer.p50MsFixed, 'dnsmasq'),
-        row(suite, `p99 latency at ${pair.fixedRate} q/s`, 'ms', pair.ours.p99MsFixed, pair.peer.p99MsFixed, 'dnsmasq'),
+        ...pairRows(suite, pair.ours, pair.peer, pair.fixedRate, 'dnsmasq', { cpuLabel: 'cache CPU' }),
         row(
           suite,
           'share of questions forwarded to kube-dns (misses.bind)',
