@@ -285,7 +285,7 @@ describe('dnsmasq-cache forwarding', () => {
   test('a malformed upstream answer (right ID and question, broken records) is SERVFAIL, not cached', async () => {
     const upstream = await start((q) => {
       const good = { answers: [rr(q.name, 'A', '10.5.5.5', 100)] };
-      return q.name === 'broken.test' ? { raw: Buffer.concat([encodeReply(q, good).subarray(0, -3)]) } : good;
+      return q.name === 'broken.test' ? { raw: encodeReply(q, good).subarray(0, -3) } : good;
     });
     const cache = await startCache(['--no-hosts', '--no-resolv', `--server=${upstream.label}`]);
     try {
