@@ -237,20 +237,33 @@ static void send_messages(Socket *s, struct mmsghdr *msgs, uint32_t count) {
   watch(s);
 }
 
+/* Fills send message `i` (of s->send_msgs) with one datagram to `address`. */
+static void set_message(Socket *s, uint32_t i, void *address, socklen_t address_length, void *data, size_t length) {
+  s->send_iov[i].iov_base = data;
+  s->send_iov[i].iov_len = length;
+  struct msghdr *h = &s->send_msgs[i].msg_hdr;
+  memset(h, 0, sizeof *h);
+  h->msg_name = address;
+  h->msg_namelen = address_length;
+  h->msg_iov = &s->send_iov[i];
+  h->msg_iovlen = 1;
+}
+
+/* Frees the oldest queued reply. */
+static void drop_queue_head(Socket *s) {
+  s->queue_bytes -= s->queue[s->queue_head].length;
+  free(s->queue[s->queue_head].data);
+  s->queue_head = (s->queue_head + 1) % MAX_QUEUED;
+  s->queue_count--;
+}
+
 /* Sends queued replies while the kernel takes them; true when the queue is empty. */
 static int drain_queue(Socket *s) {
   while (s->queue_count > 0 && s->open) {
     uint32_t count = s->queue_count < s->batch_size ? s->queue_count : s->batch_size;
     for (uint32_t i = 0; i < count; i++) {
       Queued *q = &s->queue[(s->queue_head + i) % MAX_QUEUED];
-      s->send_iov[i].iov_base = q->data;
-      s->send_iov[i].iov_len = q->length;
-      struct msghdr *h = &s->send_msgs[i].msg_hdr;
-      memset(h, 0, sizeof *h);
-      h->msg_name = &q->address;
-      h->msg_namelen = q->address_length;
-      h->msg_iov = &s->send_iov[i];
-      h->msg_iovlen = 1;
+      set_message(s, i, &q->address, q->address_length, q->data, q->length);
     }
     int sent = sendmmsg(s->fd, s->send_msgs, count, MSG_DONTWAIT);
     s->send_calls++;
@@ -266,22 +279,13 @@ static int drain_queue(Socket *s) {
       note_send_error(s, sent < 0 ? errno : EIO);
       drop = 1;
     }
-    for (uint32_t i = 0; i < drop; i++) {
-      s->queue_bytes -= s->queue[s->queue_head].length;
-      free(s->queue[s->queue_head].data);
-      s->queue_head = (s->queue_head + 1) % MAX_QUEUED;
-      s->queue_count--;
-    }
+    for (uint32_t i = 0; i < drop; i++) drop_queue_head(s);
   }
   return s->queue_count == 0;
 }
 
 static void clear_queue(Socket *s) {
-  while (s->queue_count > 0) {
-    free(s->queue[s->queue_head].data);
-    s->queue_head = (s->queue_head + 1) % MAX_QUEUED;
-    s->queue_count--;
-  }
+  while (s->queue_count > 0) drop_queue_head(s);
   s->queue_bytes = 0;
 }
 
@@ -298,14 +302,8 @@ static void send_replies(Socket *s, int32_t count) {
         slot >= s->batch_count) {
       continue;
     }
-    s->send_iov[ready].iov_base = s->output + offset;
-    s->send_iov[ready].iov_len = (size_t)length;
-    struct msghdr *h = &s->send_msgs[ready].msg_hdr;
-    memset(h, 0, sizeof *h);
-    h->msg_name = &s->sources[slot];
-    h->msg_namelen = s->recv_msgs[slot].msg_hdr.msg_namelen;
-    h->msg_iov = &s->send_iov[ready];
-    h->msg_iovlen = 1;
+    set_message(s, ready, &s->sources[slot], s->recv_msgs[slot].msg_hdr.msg_namelen, s->output + offset,
+                (size_t)length);
     ready++;
   }
   send_messages(s, s->send_msgs, ready);
@@ -457,6 +455,15 @@ static Socket *unwrap(napi_env env, napi_callback_info info, size_t *argc, napi_
     return NULL;
   }
   return data;
+}
+
+/* unwrap for methods of one int32 argument; `*value` is left as it is when the argument is not a number. */
+static Socket *unwrap_int32(napi_env env, napi_callback_info info, int32_t *value) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Socket *s = unwrap(env, info, &argc, argv);
+  if (s != NULL) napi_get_value_int32(env, argv[0], value);
+  return s;
 }
 
 static int32_t get_int32(napi_env env, napi_value object, const char *name, int32_t fallback) {
@@ -680,12 +687,9 @@ static napi_value start(napi_env env, napi_callback_info info) {
 
 /* address(slot): the source address of a datagram of the current batch, as node:dgram's rinfo.address. */
 static napi_value address(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Socket *s = unwrap(env, info, &argc, argv);
-  if (s == NULL) return NULL;
   int32_t slot = -1;
-  napi_get_value_int32(env, argv[0], &slot);
+  Socket *s = unwrap_int32(env, info, &slot);
+  if (s == NULL) return NULL;
   if (slot < 0 || slot >= s->batch_count) {
     napi_throw_range_error(env, NULL, "no such datagram in this batch");
     return NULL;
@@ -712,12 +716,9 @@ static napi_value address(napi_env env, napi_callback_info info) {
 
 /* flush(count): sends the replies listed so far in this batch (JS's output buffer is full). */
 static napi_value flush(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Socket *s = unwrap(env, info, &argc, argv);
-  if (s == NULL) return NULL;
   int32_t count = 0;
-  napi_get_value_int32(env, argv[0], &count);
+  Socket *s = unwrap_int32(env, info, &count);
+  if (s == NULL) return NULL;
   if (s->in_batch) send_replies(s, count);
   return NULL;
 }
