@@ -27,8 +27,8 @@ export interface ApiserverAccess {
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /**
- * A KubeConfig that stamps our User-Agent on every request: lists (generated API clients) and watches
- * (Watch uses applyToFetchOptions).
+ * A KubeConfig that stamps our User-Agent on every request: lists (api-lists.ts) and watches (client-node's
+ * Watch) both take their options from applyToFetchOptions.
  */
 class KubeDnsKubeConfig extends KubeConfig {
   userAgent = 'kube-dns';
@@ -37,11 +37,6 @@ class KubeDnsKubeConfig extends KubeConfig {
     const init = await super.applyToFetchOptions(opts);
     (init.headers as { set(name: string, value: string): void }).set('User-Agent', this.userAgent);
     return init;
-  }
-
-  override async applySecurityAuthentication(context: Parameters<KubeConfig['applySecurityAuthentication']>[0]) {
-    await super.applySecurityAuthentication(context);
-    context.setHeaderParam('User-Agent', this.userAgent);
   }
 }
 
