@@ -442,8 +442,10 @@ export function sameQuestion(response: Buffer, query: Buffer, questionEnd: numbe
   for (let i = HEADER_LENGTH; i < nameEnd; i++) {
     const a = response[i]!;
     const b = query[i]!;
-    if (a !== b && (a | 0x20) !== (b | 0x20)) return false;
-    if (a !== b && ((a | 0x20) < 0x61 || (a | 0x20) > 0x7a)) return false;
+    if (a === b) continue;
+    // Octets that differ must be the two cases of one ASCII letter.
+    const folded = a | 0x20;
+    if (folded !== (b | 0x20) || folded < 0x61 || folded > 0x7a) return false;
   }
   for (let i = nameEnd; i < questionEnd; i++) if (response[i] !== query[i]) return false;
   return true;
