@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startApiServer, type ApiServerHandle, type KubeObject } from '@kube-dns/apiserver-sim';
 import { dig, missingTool, startFakeUpstream, waitUntil, type FakeUpstream } from '../helpers/index.js';
+import { kubeDnsTestFlags } from '../helpers/kube-dns-flags.js';
 import { spawnKubeDns, type KubeDnsProcess } from './kube-dns-process.js';
+import { kubeconfigFile } from './watch-harness.js';
 import {
   clusterIpService,
   endpointSlice,
@@ -45,23 +44,8 @@ const cluster: KubeObject[] = [
   externalNameService('default', 'ext', 'www.example.org'),
 ];
 
-async function kubeconfigFile(sim: ApiServerHandle, token: string): Promise<string> {
-  const path = join(await mkdtemp(join(tmpdir(), 'kube-dns-bin-')), 'kubeconfig');
-  await writeFile(path, sim.kubeconfig({ token }));
-  return path;
-}
-
 function baseFlags(kubecfg: string, upstream: FakeUpstream): string[] {
-  return [
-    `--kubecfg-file=${kubecfg}`,
-    '--dns-bind-address=127.0.0.1',
-    '--dns-port=0',
-    '--healthz-bind-address=127.0.0.1',
-    '--healthz-port=0',
-    `--nameservers=${upstream.host}:${upstream.port}`,
-    '--initial-sync-timeout=10s',
-    '--shutdown-grace=0s',
-  ];
+  return kubeDnsTestFlags(kubecfg, [`--nameservers=${upstream.host}:${upstream.port}`, '--shutdown-grace=0s']);
 }
 
 async function readiness(port: number): Promise<number> {
@@ -88,7 +72,7 @@ describe('kube-dns bin end to end: the real binary, the simulator, dig over UDP 
           : { rcode: 'NXDOMAIN' },
     );
     proc = spawnKubeDns(
-      ['--domain=cluster.local.', ...baseFlags(await kubeconfigFile(sim, 'e2e-token'), upstream), '--v=2'],
+      ['--domain=cluster.local.', ...baseFlags(await kubeconfigFile(sim, { token: 'e2e-token' }), upstream), '--v=2'],
       {
         PROMETHEUS_PORT: '0',
       },
@@ -240,7 +224,7 @@ describe('kube-dns bin: process lifecycle', { skip }, () => {
     t.after(() => sim.close());
     const upstream = await startFakeUpstream(() => ({ rcode: 'NXDOMAIN' }));
     t.after(() => upstream.close());
-    const flags = baseFlags(await kubeconfigFile(sim, 'unused'), upstream).map((f) =>
+    const flags = baseFlags(await kubeconfigFile(sim, { token: 'unused' }), upstream).map((f) =>
       f === '--shutdown-grace=0s' ? '--shutdown-grace=1500ms' : f,
     );
     const proc = spawnKubeDns(flags);
@@ -262,7 +246,7 @@ describe('kube-dns bin: process lifecycle', { skip }, () => {
     t.after(() => sim.close());
     const upstream = await startFakeUpstream(() => ({ rcode: 'NXDOMAIN' }));
     t.after(() => upstream.close());
-    const flags = baseFlags(await kubeconfigFile(sim, 'wrong'), upstream).map((f) =>
+    const flags = baseFlags(await kubeconfigFile(sim, { token: 'wrong' }), upstream).map((f) =>
       f.startsWith('--initial-sync-timeout') ? '--initial-sync-timeout=1s' : f,
     );
     const proc = spawnKubeDns(flags);
@@ -345,7 +329,9 @@ describe('kube-dns bin: process lifecycle', { skip }, () => {
       metadata: { namespace: 'kube-system', name: 'kube-dns' },
       data: { upstreamNameservers: JSON.stringify([`${first.host}:${first.port}`]) },
     });
-    const flags = baseFlags(await kubeconfigFile(sim, 'unused'), first).filter((f) => !f.startsWith('--nameservers'));
+    const flags = baseFlags(await kubeconfigFile(sim, { token: 'unused' }), first).filter(
+      (f) => !f.startsWith('--nameservers'),
+    );
     const proc = spawnKubeDns([
       ...flags,
       '--endpoints-api=endpoints',
