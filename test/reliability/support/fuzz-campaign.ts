@@ -251,6 +251,25 @@ export async function tcpCampaign(options: CampaignOptions): Promise<CampaignRep
   const scenario = async (index: number): Promise<void> => {
     const connection = await connect(target);
     const roll = rng.next();
+    const expectCloseAfterFin = async (kind: string): Promise<void> => {
+      if (!(await closesAfterFin(connection, 3000))) {
+        report.violations.push({ kind, problem: 'connection not closed after FIN', query: '' });
+      }
+    };
+    /** Whatever was answered must at least be a response. */
+    const checkFramesAreResponses = (kind: string): void => {
+      for (const frame of connection.frames) {
+        report.responses++;
+        if (frame.length < 12 || !(frame[2]! & 0x80)) {
+          report.violations.push({
+            kind,
+            problem: 'malformed response frame',
+            query: '',
+            response: frame.toString('hex'),
+          });
+        }
+      }
+    };
     try {
       if (roll < 0.7) {
         const n = rng.int(1, 40);
@@ -305,9 +324,7 @@ export async function tcpCampaign(options: CampaignOptions): Promise<CampaignRep
         prefix.writeUInt16BE(claimed, 0);
         connection.socket.write(Buffer.concat([prefix, bytes.subarray(0, rng.int(0, bytes.length))]));
         report.sent++;
-        if (!(await closesAfterFin(connection, 3000))) {
-          report.violations.push({ kind: 'tcp-length-long', problem: 'connection not closed after FIN', query: '' });
-        }
+        await expectCloseAfterFin('tcp-length-long');
         if (connection.frames.length > 0) {
           report.violations.push({
             kind: 'tcp-length-long',
@@ -335,39 +352,15 @@ export async function tcpCampaign(options: CampaignOptions): Promise<CampaignRep
         connection.socket.write(Buffer.concat([prefix, bytes, rng.bytes(rng.int(0, 64))]));
         report.sent++;
         await sleep(50);
-        for (const frame of connection.frames) {
-          report.responses++;
-          if (frame.length < 12 || !(frame[2]! & 0x80)) {
-            report.violations.push({
-              kind: 'tcp-length-short',
-              problem: 'malformed response frame',
-              query: '',
-              response: frame.toString('hex'),
-            });
-          }
-        }
-        if (!(await closesAfterFin(connection, 3000))) {
-          report.violations.push({ kind: 'tcp-length-short', problem: 'connection not closed after FIN', query: '' });
-        }
+        checkFramesAreResponses('tcp-length-short');
+        await expectCloseAfterFin('tcp-length-short');
       } else {
         // An unframed random stream.
         connection.socket.write(rng.bytes(rng.int(1, 3000)));
         report.sent++;
         await sleep(20);
-        if (!(await closesAfterFin(connection, 3000))) {
-          report.violations.push({ kind: 'tcp-random-stream', problem: 'connection not closed after FIN', query: '' });
-        }
-        for (const frame of connection.frames) {
-          report.responses++;
-          if (frame.length < 12 || !(frame[2]! & 0x80)) {
-            report.violations.push({
-              kind: 'tcp-random-stream',
-              problem: 'malformed response frame',
-              query: '',
-              response: frame.toString('hex'),
-            });
-          }
-        }
+        await expectCloseAfterFin('tcp-random-stream');
+        checkFramesAreResponses('tcp-random-stream');
       }
     } finally {
       connection.socket.destroy();
