@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApiServerHandle, KubeconfigAuth } from '@kube-dns/apiserver-sim';
 import type { UpstreamServer } from '@kube-dns/daemon-kit';
-import { portOf, spawnDaemon, waitForHttp, type Daemon, type SpawnOptions } from './daemon.js';
+import { portOf, spawnDaemon, waitForHttp, type Daemon, type LogRecord, type SpawnOptions } from './daemon.js';
 
 export interface KubeDnsDaemon extends Daemon {
   readonly dns: UpstreamServer;
@@ -29,6 +29,16 @@ export async function writeKubeconfig(sim: ApiServerHandle, auth: KubeconfigAuth
   return path;
 }
 
+/** Waits for a daemon's start-up line; one that never logs it is killed, not left behind. */
+async function startupLine(daemon: Daemon, match: (line: LogRecord) => boolean): Promise<LogRecord> {
+  try {
+    return await daemon.waitForLine(match, 15_000);
+  } catch (error) {
+    daemon.signal('SIGKILL');
+    throw error;
+  }
+}
+
 /**
  * The real kube-dns bin on 127.0.0.1 with free ports (DNS, /readiness, metrics), debug-free JSON logs.
  * `args` come after the defaults, so a test may override any of them.
@@ -46,13 +56,7 @@ export async function startKubeDns(args: string[], options: SpawnOptions = {}): 
     ],
     { ...options, env: { PROMETHEUS_PORT: '0', ...options.env } },
   );
-  let listening;
-  try {
-    listening = await daemon.waitForLine((line) => line.message === 'listening', 15_000);
-  } catch (error) {
-    daemon.signal('SIGKILL');
-    throw error;
-  }
+  const listening = await startupLine(daemon, (line) => line.message === 'listening');
   const healthzPort = portOf(listening['healthz']);
   const metricsPort = portOf(listening['metrics']);
   return Object.assign(daemon, {
@@ -90,13 +94,7 @@ export async function startCacheDaemon(args: string[], options: SpawnOptions = {
     '--shutdown-grace=0',
   ].filter((arg) => !given.has(arg.split('=')[0]));
   const daemon = spawnDaemon('dnsmasq-cache', [...defaults, ...args], options);
-  let started;
-  try {
-    started = await daemon.waitForLine((line) => String(line.message).startsWith('started, version'), 15_000);
-  } catch (error) {
-    daemon.signal('SIGKILL');
-    throw error;
-  }
+  const started = await startupLine(daemon, (line) => String(line.message).startsWith('started, version'));
   const metricsPort = started['metricsPort'];
   return Object.assign(daemon, {
     dns: { host: '127.0.0.1', port: portOf(started['listen']) },
@@ -132,13 +130,7 @@ export async function startSidecar(args: string[], options: SpawnOptions = {}): 
     ['--prometheus-addr=127.0.0.1', '--prometheus-port=0', '--log-format=json', ...args],
     options,
   );
-  let started;
-  try {
-    started = await daemon.waitForLine((line) => line.message === 'sidecar started', 15_000);
-  } catch (error) {
-    daemon.signal('SIGKILL');
-    throw error;
-  }
+  const started = await startupLine(daemon, (line) => line.message === 'sidecar started');
   const httpPort = Number(started['port']);
   return Object.assign(daemon, {
     httpPort,
