@@ -9,3 +9,4 @@ export * from './dig.js';
 export * from './netns.js';
 export * from './line-waiter.js';
 export * from './processes.js';
+export * from './log-records.js';

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createLineWaiter, waitUntil } from '../../helpers/index.js';
+import { createLineWaiter, followLogRecords, waitUntil, type LogRecord } from '../../helpers/index.js';
 
 /** The repository root (this file runs from test/build/reliability/support/). */
 export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -16,8 +16,7 @@ export type DaemonName = keyof typeof BINS;
 
 const MEMPROBE = fileURLToPath(new URL('./memprobe.js', import.meta.url));
 
-/** One stderr line of a daemon: its JSON log record, or `{ raw }` for anything else. */
-export type LogRecord = Record<string, unknown> & { message?: string };
+export type { LogRecord };
 
 export interface MemorySample {
   /** Live heap after a full GC. */
@@ -73,24 +72,8 @@ export function spawnDaemon(name: DaemonName, args: string[], options: SpawnOpti
   const log = createLineWaiter<LogRecord, { code: number | null; signal: NodeJS.Signals | null }>(exited);
   const lines = log.lines;
   let text = '';
-  let pending = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    text += chunk;
-    pending += chunk;
-    const parts = pending.split('\n');
-    pending = parts.pop() ?? '';
-    for (const part of parts) {
-      if (part.trim() === '') continue;
-      let line: LogRecord;
-      try {
-        const parsed: unknown = JSON.parse(part);
-        line = typeof parsed === 'object' && parsed !== null ? (parsed as LogRecord) : { raw: part };
-      } catch {
-        line = { raw: part };
-      }
-      log.push(line);
-    }
-  });
+  child.stderr.on('data', (chunk: string) => (text += chunk));
+  followLogRecords(child.stderr, (line) => log.push(line));
   const running = (): boolean => child.exitCode === null && child.signalCode === null;
   const tail = (): string => text.trim().split('\n').slice(-3).join(' | ');
 
