@@ -6,12 +6,11 @@ import net from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { UpstreamServer } from '@kube-dns/daemon-kit';
-import { startApiServer } from '@kube-dns/apiserver-sim';
 import { hasTool, queryDns, waitUntil } from '../helpers/index.js';
 import { assertRunning } from './support/daemon.js';
-import { answerData, seedSmallCluster } from './support/fixture.js';
+import { answerData, startSmallCluster } from './support/fixture.js';
 import { validQuery } from './support/fuzz-packets.js';
-import { startCacheDaemon, startKubeDns, writeKubeconfig } from './support/launch.js';
+import { startCacheDaemon, startKubeDns } from './support/launch.js';
 import { startStubUpstream } from './support/stub-upstream.js';
 
 /**
@@ -152,13 +151,10 @@ test(
   '10k concurrent distinct names in the zone: kube-dns answers every one from memory, memory bounded',
   { timeout: 60_000 },
   async (t) => {
-    const sim = await startApiServer({ tokens: ['load-token'] });
-    t.after(() => sim.close());
-    seedSmallCluster(sim);
-    const kubeDns = await startKubeDns(
-      [`--kubecfg-file=${await writeKubeconfig(sim, { token: 'load-token' })}`, '--nameservers=127.0.0.1:9'],
-      { maxOldSpaceMb: 128 },
-    );
+    const { kubeconfig } = await startSmallCluster(t, 'load-token');
+    const kubeDns = await startKubeDns([`--kubecfg-file=${kubeconfig}`, '--nameservers=127.0.0.1:9'], {
+      maxOldSpaceMb: 128,
+    });
     t.after(() => kubeDns.stop());
     await kubeDns.waitReady();
     const before = await kubeDns.memory();
@@ -220,15 +216,10 @@ test(
   '2,000 idle TCP connections: bounded, idle ones closed, new clients still served',
   { timeout: 90_000 },
   async (t) => {
-    const sim = await startApiServer({ tokens: ['load-token'] });
-    t.after(() => sim.close());
-    seedSmallCluster(sim);
+    const { kubeconfig } = await startSmallCluster(t, 'load-token');
     const upstream = await startStubUpstream();
     t.after(() => upstream.close());
-    const kubeDns = await startKubeDns([
-      `--kubecfg-file=${await writeKubeconfig(sim, { token: 'load-token' })}`,
-      `--nameservers=127.0.0.1:${upstream.port}`,
-    ]);
+    const kubeDns = await startKubeDns([`--kubecfg-file=${kubeconfig}`, `--nameservers=127.0.0.1:${upstream.port}`]);
     t.after(() => kubeDns.stop());
     const cache = await startCacheDaemon(['--max-tcp-connections=500', `--server=127.0.0.1#${upstream.port}`]);
     t.after(() => cache.stop());

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startApiServer } from '@kube-dns/apiserver-sim';
 import { queryDns, waitUntil } from '../helpers/index.js';
 import { loadManifest } from '../manifests/manifest-files.js';
 import { callFromRequestAttributes, callKey, grantsFor, permits } from '../manifests/rbac.js';
-import { answerData, seedSmallCluster } from './support/fixture.js';
-import { startKubeDns, tempDir, writeConfigDir, writeKubeconfig } from './support/launch.js';
+import { answerData, startSmallCluster } from './support/fixture.js';
+import { startKubeDns, tempDir, writeConfigDir } from './support/launch.js';
 
 /**
  * The dynamic half of the RBAC check: the real kube-dns bin runs against the apiserver simulator in each
@@ -56,9 +55,7 @@ for (const mode of MODES) {
     `RBAC, dynamically: every request kube-dns makes in ${mode.name} is allowed by the manifests`,
     { timeout: 60_000 },
     async (t) => {
-      const sim = await startApiServer({ tokens: ['rbac-token'] });
-      t.after(() => sim.close());
-      seedSmallCluster(sim);
+      const { sim, kubeconfig } = await startSmallCluster(t, 'rbac-token');
       sim.objects.create({
         apiVersion: 'v1',
         kind: 'ConfigMap',
@@ -74,10 +71,7 @@ for (const mode of MODES) {
       });
       const dir = await tempDir('rbac-config');
       await writeConfigDir(dir, { upstreamNameservers: '["127.0.0.1:9"]' });
-      const kubeDns = await startKubeDns([
-        `--kubecfg-file=${await writeKubeconfig(sim, { token: 'rbac-token' })}`,
-        ...mode.args(dir),
-      ]);
+      const kubeDns = await startKubeDns([`--kubecfg-file=${kubeconfig}`, ...mode.args(dir)]);
       t.after(() => kubeDns.stop());
       await kubeDns.waitReady();
 

@@ -8,7 +8,7 @@ import { generateTestCertificates, startApiServer } from '@kube-dns/apiserver-si
 import { silentLogger, startDnsListener, type UpstreamServer } from '@kube-dns/daemon-kit';
 import { missingTool, queryDns, rr, soa, startFakeUpstream, waitUntil } from '../helpers/index.js';
 import { spawnDaemon } from './support/daemon.js';
-import { answerData, seedSmallCluster } from './support/fixture.js';
+import { answerData, seedSmallCluster, startSmallCluster } from './support/fixture.js';
 import { startLocalPod } from './support/local-pod.js';
 import { startCacheDaemon, startKubeDns, tempDir, writeKubeconfig } from './support/launch.js';
 import { startStubUpstream } from './support/stub-upstream.js';
@@ -117,9 +117,7 @@ describe(
         return { rcode: 'NXDOMAIN', authorities: [soa('evil.test')] };
       });
       t.after(() => upstream.close());
-      const sim = await startApiServer({ tokens: ['sec-token'] });
-      t.after(() => sim.close());
-      seedSmallCluster(sim);
+      const { sim, kubeconfig } = await startSmallCluster(t, 'sec-token');
       sim.objects.create({
         apiVersion: 'v1',
         kind: 'Service',
@@ -127,7 +125,7 @@ describe(
         spec: { type: 'ExternalName', externalName: 'target.evil.test' },
       });
       const kubeDns = await startKubeDns([
-        `--kubecfg-file=${await writeKubeconfig(sim, { token: 'sec-token' })}`,
+        `--kubecfg-file=${kubeconfig}`,
         `--nameservers=${upstream.host}:${upstream.port}`,
       ]);
       t.after(() => kubeDns.stop());
@@ -169,17 +167,12 @@ describe(
       );
 
       // kube-dns before its first sync (lists held back): SERVFAIL for its zones, nothing forwarded.
-      const sim = await startApiServer({ tokens: ['sec-token'] });
-      t.after(() => sim.close());
-      seedSmallCluster(sim);
+      const { sim, kubeconfig } = await startSmallCluster(t, 'sec-token');
       sim.faults.slowLists(10_000);
       const upstream = await startStubUpstream();
       t.after(() => upstream.close());
       upstream.recordNames = true;
-      const kubeDns = await startKubeDns([
-        `--kubecfg-file=${await writeKubeconfig(sim, { token: 'sec-token' })}`,
-        `--nameservers=127.0.0.1:${upstream.port}`,
-      ]);
+      const kubeDns = await startKubeDns([`--kubecfg-file=${kubeconfig}`, `--nameservers=127.0.0.1:${upstream.port}`]);
       t.after(() => kubeDns.stop());
       assert.equal(await kubeDns.readiness(), 503);
       for (const [name, type] of [
@@ -264,10 +257,7 @@ describe('credentials never logged', { timeout: 90_000 }, () => {
   test('bearer token and kubeconfig contents: at debug verbosity, through 401s, a lost apiserver and a failed start', async (t) => {
     const token = `tok-${randomBytes(16).toString('hex')}`;
     const password = `pw-${randomBytes(8).toString('hex')}`;
-    const sim = await startApiServer({ tokens: [token] });
-    t.after(() => sim.close());
-    seedSmallCluster(sim);
-    const kubeconfig = await writeKubeconfig(sim, { token });
+    const { sim, kubeconfig } = await startSmallCluster(t, token);
     const logs: string[] = [];
 
     const kubeDns = await startKubeDns([`--kubecfg-file=${kubeconfig}`, '--v=10', '--nameservers=127.0.0.1:9'], {

@@ -1,7 +1,20 @@
 import type { RecordType } from 'dns-packet';
-import type { ApiServerHandle } from '@kube-dns/apiserver-sim';
+import type { TestContext } from 'node:test';
+import { startApiServer, type ApiServerHandle } from '@kube-dns/apiserver-sim';
 import type { QueryResult } from '../../helpers/index.js';
 import type { Probe } from './fuzz-campaign.js';
+import { writeKubeconfig } from './launch.js';
+
+/** The simulator seeded with the small cluster (closed after the test), and a kubeconfig presenting `token`. */
+export async function startSmallCluster(
+  t: TestContext,
+  token: string,
+): Promise<{ sim: ApiServerHandle; kubeconfig: string }> {
+  const sim = await startApiServer({ tokens: [token] });
+  t.after(() => sim.close());
+  seedSmallCluster(sim);
+  return { sim, kubeconfig: await writeKubeconfig(sim, { token }) };
+}
 
 /**
  * A small cluster every reliability test can seed: a ClusterIP service, a headless one with ready and
