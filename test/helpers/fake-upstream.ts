@@ -3,6 +3,7 @@ import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket, Packet } from 'dns-packet';
 import { frameMessage, TcpFrameReader, type UpstreamServer } from '@kube-dns/daemon-kit';
+import { bindSamePort } from './same-port-sockets.js';
 
 /** A query the fake upstream received. */
 export interface ReceivedQuery {
@@ -113,32 +114,7 @@ export async function startFakeUpstream(
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
 
-  let tcpServer: net.Server | null = null;
-  let udp: dgram.Socket;
-  let port = 0;
-  for (let attempt = 0; ; attempt++) {
-    if (options.tcp !== false) {
-      tcpServer = net.createServer();
-      await new Promise<void>((resolve, reject) => {
-        tcpServer!.once('error', reject);
-        tcpServer!.listen({ host, port: 0 }, () => resolve());
-      });
-      port = (tcpServer.address() as net.AddressInfo).port;
-    }
-    udp = dgram.createSocket(family);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind({ address: host, port }, () => resolve());
-      });
-      port = udp.address().port;
-      break;
-    } catch (error) {
-      udp.close();
-      if (tcpServer) await new Promise<void>((resolve) => tcpServer!.close(() => resolve()));
-      if (attempt >= 10) throw error;
-    }
-  }
+  const { tcp: tcpServer, udp, port } = await bindSamePort(host, { tcp: options.tcp !== false });
   const other = dgram.createSocket(family);
   await new Promise<void>((resolve) => other.bind({ address: host, port: 0 }, () => resolve()));
 
@@ -194,7 +170,7 @@ export async function startFakeUpstream(
     });
   };
 
-  udp!.on('message', (raw, rinfo) => {
+  udp.on('message', (raw, rinfo) => {
     void receive(raw, 'udp', rinfo.address, rinfo.port, (reply, bytes) => {
       const socket = reply.fromOtherPort ? other : udp;
       if (!closed) socket.send(bytes, rinfo.port, rinfo.address, () => undefined);

@@ -10,3 +10,5 @@ export * from './netns.js';
 export * from './line-waiter.js';
 export * from './processes.js';
 export * from './log-records.js';
+export * from './same-port-sockets.js';
+export * from './kube-dns-flags.js';

@@ -1,8 +1,9 @@
 import dgram from 'node:dgram';
-import net from 'node:net';
+import type net from 'node:net';
 import dnsPacket from 'dns-packet';
 import type { Answer } from 'dns-packet';
 import { frameMessage, TcpFrameReader } from '@kube-dns/daemon-kit';
+import { bindSamePort } from '../helpers/index.js';
 
 /**
  * A small upstream DNS server on 127.0.0.1 (UDP and TCP on one port 0) whose behaviour a test scripts per
@@ -60,36 +61,10 @@ export function reply(
   });
 }
 
-/**
- * A TCP and a UDP socket on the same free port. The kernel picks a free TCP port; its UDP twin may be taken
- * by another test process (the bind then fails, and without a retry this hung forever), so try again.
- */
-async function bindTcpAndUdp(): Promise<{ tcp: net.Server; udp: dgram.Socket; port: number }> {
-  for (let attempt = 0; ; attempt++) {
-    const tcp = net.createServer();
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen(0, '127.0.0.1', resolve);
-    });
-    const port = (tcp.address() as net.AddressInfo).port;
-    const udp = dgram.createSocket('udp4');
-    try {
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind(port, '127.0.0.1', resolve);
-      });
-      return { tcp, udp, port };
-    } catch (error) {
-      udp.close();
-      await new Promise<void>((resolve) => tcp.close(() => resolve()));
-      if (attempt >= 20) throw error;
-    }
-  }
-}
-
 export async function startFakeUpstream(behaviour: UpstreamBehaviour): Promise<FakeUpstream> {
   const queries: UpstreamQuery[] = [];
-  const { tcp, udp, port } = await bindTcpAndUdp();
+  const { tcp: server, udp, port } = await bindSamePort('127.0.0.1', { tcp: true });
+  const tcp = server!;
   const spoofer = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => spoofer.bind(0, '127.0.0.1', resolve));
   const sockets = new Set<net.Socket>();
