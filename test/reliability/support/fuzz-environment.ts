@@ -35,12 +35,21 @@ export async function startFuzzEnvironment(): Promise<FuzzEnvironment> {
   const kubeDns = await startKubeDns([`--kubecfg-file=${kubeconfig}`, `--nameservers=127.0.0.1:${upstream.port}`], {
     maxOldSpaceMb: KUBE_DNS_OLD_SPACE_MB,
   });
-  await kubeDns.waitReady();
-  // The manifest's arguments, with the stub upstream as the default server.
-  const cache = await startCacheDaemon(
-    [...podCacheArgs(`127.0.0.1#${kubeDns.dns.port}`, upstream.port), '--dns-loop-detect'],
-    { maxOldSpaceMb: CACHE_OLD_SPACE_MB },
-  );
+  let cache: CacheDaemon;
+  try {
+    await kubeDns.waitReady();
+    // The manifest's arguments, with the stub upstream as the default server.
+    cache = await startCacheDaemon(
+      [...podCacheArgs(`127.0.0.1#${kubeDns.dns.port}`, upstream.port), '--dns-loop-detect'],
+      { maxOldSpaceMb: CACHE_OLD_SPACE_MB },
+    );
+  } catch (error) {
+    // A child left running would keep the test file from ever exiting.
+    await kubeDns.stop();
+    await upstream.close();
+    await sim.close();
+    throw error;
+  }
   return {
     sim,
     upstream,
